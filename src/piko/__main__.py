@@ -1,0 +1,3 @@
+from piko.cli import main
+
+raise SystemExit(main())

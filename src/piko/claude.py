@@ -1,0 +1,217 @@
+"""Claude Code: its hook payloads, the choices its prompts offer, and what its screens show.
+
+Standard library only: the hook (`piko cc notify`) imports this.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# Fields of a notify body that the record keeps as its own; everything else goes to `extra`.
+STRING_FIELDS = (
+    "hook_event_name",
+    "notification_type",
+    "message",
+    "title",
+    "session_id",
+    "cwd",
+    "tool_name",
+    "project_name",
+    "env_name",
+    "tmux_session",
+    "tmux_target",
+    "tmux_socket",
+)
+KNOWN_FIELDS = STRING_FIELDS + ("tool_input", "permission_suggestions")
+
+# Events that show the session moved on: its pending request is answered.
+RESOLVING_EVENTS = frozenset(
+    {"PostToolUse", "PostToolUseFailure", "UserPromptSubmit", "Stop", "SessionEnd"}
+)
+# Notification types that tell, not ask.
+INFORMATIONAL_NOTIFICATIONS = frozenset({"auth_success"})
+
+MAX_FIELD_CHARS = 4096
+_PANE_ID = re.compile(r"^%\d+$")
+
+
+class PayloadError(ValueError):
+    """A notify body that cannot be accepted; the message says why."""
+
+
+def normalize_event(body: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split a notify body into (known fields, extra fields), checking types.
+
+    Raises PayloadError with a sentence naming the bad field.
+    """
+    if not isinstance(body, dict):
+        raise PayloadError("the body must be a JSON object")
+    fields: dict[str, Any] = {}
+    for name in STRING_FIELDS:
+        value = body.get(name)
+        if value is None or value == "":
+            fields[name] = None
+            continue
+        if not isinstance(value, str):
+            raise PayloadError(f"{name} must be a string, not {type(value).__name__}")
+        if name != "message" and len(value) > MAX_FIELD_CHARS:
+            raise PayloadError(f"{name} is longer than {MAX_FIELD_CHARS} characters")
+        fields[name] = value
+    if not fields["hook_event_name"]:
+        raise PayloadError("hook_event_name is required")
+    tool_input = body.get("tool_input")
+    if tool_input is not None and not isinstance(tool_input, dict):
+        raise PayloadError("tool_input must be a JSON object")
+    fields["tool_input"] = tool_input
+    suggestions = body.get("permission_suggestions")
+    if suggestions is not None and not isinstance(suggestions, list):
+        raise PayloadError("permission_suggestions must be a list")
+    fields["permission_suggestions"] = suggestions
+    target = fields["tmux_target"]
+    if target is not None and not _PANE_ID.match(target):
+        raise PayloadError("tmux_target must be a tmux pane id such as %3")
+    socket = fields["tmux_socket"]
+    if socket is not None:
+        socket = socket.split(",", 1)[0]  # $TMUX is "socket,pid,index"
+        if not socket.startswith("/"):
+            raise PayloadError("tmux_socket must be an absolute path (the first part of $TMUX)")
+        fields["tmux_socket"] = socket
+    extra = {k: v for k, v in body.items() if k not in KNOWN_FIELDS}
+    return fields, extra
+
+
+def kind_of(fields: dict[str, Any]) -> str | None:
+    """What a person is asked by this event, or None when it asks nothing."""
+    event = fields["hook_event_name"]
+    if event == "PermissionRequest":
+        return "question" if fields["tool_name"] == "AskUserQuestion" else "permission"
+    if event == "Notification":
+        ntype = fields["notification_type"]
+        if ntype == "permission_prompt":
+            return "permission"
+        if ntype == "idle_prompt":
+            return "idle"
+        if ntype in INFORMATIONAL_NOTIFICATIONS:
+            return None
+        return "notice"
+    return None
+
+
+def options_for(kind: str, tool_input: dict | None, suggestions: list | None) -> list[dict]:
+    """The choices a person can make, for buttons. Keys are the usual menu numbers; the server checks
+    the live screen before it presses one."""
+    if kind == "permission":
+        options = [{"key": "1", "label": "Yes", "decision": "allow"}]
+        if suggestions:
+            options.append({"key": "2", "label": "Yes, and don't ask again", "decision": "always"})
+        options.append({"key": str(len(options) + 1), "label": "No", "decision": "deny"})
+        return options
+    if kind == "question":
+        questions = (tool_input or {}).get("questions") or []
+        first = questions[0] if questions and isinstance(questions[0], dict) else {}
+        return [
+            {
+                "key": str(i),
+                "label": str(opt.get("label", "")),
+                "description": str(opt.get("description", "")),
+            }
+            for i, opt in enumerate(first.get("options") or [], start=1)
+            if isinstance(opt, dict)
+        ]
+    return []
+
+
+def summary_of(record: dict[str, Any]) -> str:
+    """One line saying what is asked: the command, the file, the question or the message."""
+    tool_input = record.get("tool_input") or {}
+    if record.get("kind") == "question":
+        questions = tool_input.get("questions") or []
+        if questions and isinstance(questions[0], dict):
+            return str(questions[0].get("question", ""))
+    if tool_input.get("command"):
+        return str(tool_input["command"])
+    if tool_input.get("file_path"):
+        return f"{record.get('tool_name') or 'file'}: {tool_input['file_path']}"
+    if record.get("tool_name"):
+        return f"{record['tool_name']}: {record.get('message') or ''}".strip(": ")
+    return record.get("message") or ""
+
+
+# ---- screens ------------------------------------------------------------------------------------
+
+_OPTION_LINE = re.compile(r"^\s*(?:[❯>›]\s*)?(\d{1,2})\.\s+(\S.*?)\s*$")
+_PROMPT_FOOTER = re.compile(r"Esc to cancel|Enter to select")
+
+
+def screen_options(screen: str) -> list[tuple[str, str]]:
+    """The numbered options of the dialog at the bottom of a Claude Code screen, as (key, label).
+
+    Empty when no dialog is showing. Only the last run of options counting up from 1 counts, so
+    numbered lists in Claude's own answer above the dialog are not mistaken for it.
+    """
+    lines = screen.rstrip("\n").splitlines()
+    if not any(_PROMPT_FOOTER.search(line) for line in lines[-6:]):
+        return []
+    found: list[tuple[str, str]] = []
+    for line in lines:
+        m = _OPTION_LINE.match(line)
+        if not m:
+            continue
+        key, label = m.group(1), m.group(2)
+        if key == "1":
+            found = []
+        if found and int(key) != int(found[-1][0]) + 1:
+            continue
+        found.append((key, label))
+    return found
+
+
+def key_for_decision(decision: str, options: list[tuple[str, str]]) -> str | None:
+    """The key that gives `decision` (allow / always / deny) on a permission dialog with these options."""
+    if decision == "deny":
+        for key, label in options:
+            if label.lower().startswith("no"):
+                return key
+        return "Escape"  # Esc cancels the dialog, which is No
+    if not options:
+        return None
+    if decision == "allow":
+        for key, label in options:
+            if label.lower().rstrip(".") == "yes":
+                return key
+        return None
+    if decision == "always":
+        for key, label in options:
+            low = label.lower()
+            if low.startswith("yes, and") and ("always" in low or "don't ask" in low or "allow" in low):
+                return key
+        return None
+    return None
+
+
+def key_for_label(label: str, options: list[tuple[str, str]]) -> str | None:
+    """The key of the option whose label is `label` on a question's screen."""
+    for key, text in options:
+        if text.strip() == label.strip():
+            return key
+    return None
+
+
+# ---- structured answers through a waiting PermissionRequest hook -----------------------------------
+
+def hook_decision(record: dict[str, Any], plan: dict[str, Any]) -> dict[str, Any]:
+    """What a waiting PermissionRequest hook prints to answer the dialog with `plan`."""
+    if plan["type"] == "answers":
+        decision: dict[str, Any] = {
+            "behavior": "allow",
+            "updatedInput": {**(record.get("tool_input") or {}), "answers": plan["answers"]},
+        }
+    elif plan["decision"] == "deny":
+        decision = {"behavior": "deny", "message": plan.get("message") or "Denied from Piko Orchestra."}
+    else:
+        decision = {"behavior": "allow"}
+        suggestions = record.get("permission_suggestions") or []
+        if plan["decision"] == "always" and suggestions:
+            decision["updatedPermissions"] = [suggestions[0]]
+    return {"hookSpecificOutput": {"hookEventName": "PermissionRequest", "decision": decision}}

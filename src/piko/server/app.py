@@ -1,0 +1,165 @@
+"""The HTTP and WebSocket routes of `piko server` (the contract is docs/api.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket
+
+from piko import __version__, tmux
+from piko.server.guard import Access, Guard
+from piko.server.hub import Hub
+from piko.server.orchestra import ApiError, Orchestra
+from piko.server.store import Store
+
+log = logging.getLogger("piko.server")
+
+STATIC = Path(__file__).parent / "static"
+MAX_BODY = 1024 * 1024
+HISTORY_LIMIT = 1000
+SCREEN_HISTORY = 40
+NO_CACHE = {"cache-control": "no-store"}
+
+
+def error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": message, "code": code, **extra}, status_code=status)
+
+
+async def read_json(request: Request) -> Any:
+    """The request body as JSON, at most MAX_BODY bytes; ApiError (400/413) otherwise."""
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+        raise ApiError(413, "too_large", f"the body is larger than {MAX_BODY} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise ApiError(413, "too_large", f"the body is larger than {MAX_BODY} bytes")
+        chunks.append(chunk)
+    try:
+        return json.loads(b"".join(chunks))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ApiError(400, "bad_json", f"the body is not valid JSON: {e}") from None
+
+
+def create_app(store: Store, access: Access, *, on_startup: list | None = None) -> Starlette:
+    hub = Hub()
+    orchestra = Orchestra(store, hub)
+
+    async def index(request: Request) -> Response:
+        token = request.query_params.get("token")
+        if token is not None:
+            if not access.token_ok(token):
+                return FileResponse(STATIC / "login.html", status_code=401, headers=NO_CACHE)
+            response = RedirectResponse("/", status_code=303)
+            response.set_cookie(access.cookie_name, access.cookie_value, max_age=30 * 86400,
+                                httponly=True, samesite="strict", path="/")
+            return response
+        page = "index.html" if request.scope["state"]["authenticated"] else "login.html"
+        return FileResponse(STATIC / page, headers=NO_CACHE)
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"ok": True, "version": __version__})
+
+    async def notify(request: Request) -> Response:
+        return JSONResponse(orchestra.ingest(await read_json(request)))
+
+    async def notifications(request: Request) -> Response:
+        status = request.query_params.get("status", "pending")
+        if status == "pending":
+            return JSONResponse({"notifications": list(orchestra.pending.values())})
+        if status not in ("all", "resolved", "dismissed"):
+            raise ApiError(400, "bad_request", "status must be pending, all, resolved or dismissed")
+        limit = _int_param(request, "limit", 100, 1, HISTORY_LIMIT)
+        before = _int_param(request, "before", None, 1, None)
+        records, next_before = store.history(None if status == "all" else status, limit, before)
+        return JSONResponse({"notifications": records, "next_before": next_before})
+
+    async def notification(request: Request) -> Response:
+        return JSONResponse(orchestra.get(request.path_params["id"]))
+
+    async def dismiss(request: Request) -> Response:
+        return JSONResponse({"ok": True, "notification": orchestra.dismiss(request.path_params["id"])})
+
+    async def respond(request: Request) -> Response:
+        return JSONResponse(await orchestra.respond(await read_json(request)))
+
+    async def screen(request: Request) -> Response:
+        record = orchestra.get(request.path_params["id"])
+        target = record.get("tmux_target") or (record.get("tmux_session") and f"={record['tmux_session']}:")
+        if not target:
+            return JSONResponse({"lines": [], "pane_alive": False, "reason": "no tmux pane"})
+        try:
+            text = await tmux.capture(record.get("tmux_socket"), target, SCREEN_HISTORY)
+        except tmux.PaneGone:
+            return JSONResponse({"lines": [], "pane_alive": False, "reason": "the pane is gone"})
+        except tmux.TmuxError as e:
+            raise ApiError(502, "tmux_failed", f"tmux failed: {e}") from None
+        return JSONResponse({"lines": text.rstrip("\n").split("\n"), "pane_alive": True}, headers=NO_CACHE)
+
+    async def ws(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await hub.serve(websocket, orchestra.snapshot_text)
+
+    async def api_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        return error(exc.status, exc.code, exc.message, **exc.extra)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return error(exc.status_code, f"http_{exc.status_code}", exc.detail or "request refused",
+                     **({} if not exc.headers else {}))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        for hook in on_startup or []:
+            await hook(app)
+        yield
+        hub.close_all()
+        for waiter in list(orchestra.hook_waiters.values()):
+            if not waiter.done():
+                waiter.cancel()
+
+    routes = [
+        Route("/", index),
+        Route("/api/health", health),
+        Route("/api/orchestra/notify", notify, methods=["POST"]),
+        Route("/api/orchestra/notifications", notifications),
+        Route("/api/orchestra/notifications/{id}", notification),
+        Route("/api/orchestra/notifications/{id}", dismiss, methods=["DELETE"]),
+        Route("/api/orchestra/notifications/{id}/screen", screen),
+        Route("/api/orchestra/respond", respond, methods=["POST"]),
+        WebSocketRoute("/api/orchestra/ws", ws),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    app = Starlette(
+        routes=routes,
+        exception_handlers={ApiError: api_error, HTTPException: http_error},
+        lifespan=lifespan,
+    )
+    app.state.orchestra = orchestra
+    app.state.hub = hub
+    app.state.store = store
+    app.state.access = access
+    return Guard(app, access)  # type: ignore[return-value]
+
+
+def _int_param(request: Request, name: str, default: int | None, low: int, high: int | None) -> Any:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or int(raw) < low or (high is not None and int(raw) > high):
+        bound = f" and {high}" if high is not None else ""
+        raise ApiError(400, "bad_request", f"{name} must be a whole number between {low}{bound}")
+    return int(raw)

@@ -1,0 +1,132 @@
+"""The hub: every open WebSocket, and the fan-out of each change to all of them.
+
+Each client has a bounded queue and its own writer task, so a slow or stuck client never delays the others:
+a message is encoded once and queued for everyone without waiting; a client whose queue is full is closed
+(code 1013) and, when it reconnects, starts again from a fresh snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any, Callable
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+log = logging.getLogger("piko.hub")
+
+QUEUE_LIMIT = 1024
+CLOSE_TOO_SLOW = 1013
+CLOSE_UNSUPPORTED = 1003
+CLOSE_GOING_AWAY = 1001
+
+
+class Client:
+    def __init__(self, ws: WebSocket, limit: int) -> None:
+        self.ws = ws
+        self.queue: asyncio.Queue[str | None] = asyncio.Queue(limit)
+        self.close_reason: tuple[int, str] | None = None
+
+    def offer(self, text: str) -> bool:
+        """Queue `text` without waiting; False when the client has fallen too far behind."""
+        if self.close_reason:
+            return True
+        try:
+            self.queue.put_nowait(text)
+            return True
+        except asyncio.QueueFull:
+            return False
+
+    def close(self, code: int, reason: str) -> None:
+        """Ask the writer to close the socket after dropping whatever is queued."""
+        if self.close_reason:
+            return
+        self.close_reason = (code, reason)
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(None)
+
+    async def pump(self) -> None:
+        """Send queued messages in order until closed."""
+        while True:
+            text = await self.queue.get()
+            if text is None:
+                break
+            await self.ws.send_text(text)
+        code, reason = self.close_reason or (1000, "")
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.ws.close(code, reason), 2)
+
+
+class Hub:
+    def __init__(self, queue_limit: int = QUEUE_LIMIT) -> None:
+        self.clients: set[Client] = set()
+        self.queue_limit = queue_limit
+
+    def __len__(self) -> int:
+        return len(self.clients)
+
+    def broadcast(self, message: dict[str, Any]) -> None:
+        self.broadcast_text(json.dumps(message, ensure_ascii=False))
+
+    def broadcast_text(self, text: str) -> None:
+        for client in list(self.clients):
+            if not client.offer(text):
+                log.warning("closing a WebSocket client that fell %d messages behind", self.queue_limit)
+                client.close(CLOSE_TOO_SLOW, "client too slow; reconnect for a fresh snapshot")
+
+    def close_all(self, code: int = CLOSE_GOING_AWAY, reason: str = "server shutting down") -> None:
+        for client in list(self.clients):
+            client.close(code, reason)
+
+    async def serve(self, ws: WebSocket, snapshot: Callable[[], str]) -> None:
+        """Run one accepted client: snapshot first, then every broadcast, until either side closes.
+
+        The client is registered and its snapshot queued in one step, with no await between, so it
+        misses no change and sees none twice.
+        """
+        client = Client(ws, self.queue_limit)
+        client.offer(snapshot())
+        self.clients.add(client)
+        writer = asyncio.create_task(client.pump())
+        try:
+            await self._read(client, writer)
+        finally:
+            self.clients.discard(client)
+            if not writer.done():
+                client.close(CLOSE_GOING_AWAY, "")
+                try:
+                    await asyncio.wait_for(writer, 3)
+                except (asyncio.TimeoutError, Exception):
+                    writer.cancel()
+
+    async def _read(self, client: Client, writer: asyncio.Task) -> None:
+        ws = client.ws
+        receiver = None
+        while True:
+            receiver = asyncio.ensure_future(ws.receive())
+            done, _ = await asyncio.wait({receiver, writer}, return_when=asyncio.FIRST_COMPLETED)
+            if writer in done:
+                receiver.cancel()
+                return
+            try:
+                message = receiver.result()
+            except (WebSocketDisconnect, RuntimeError):
+                return
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text")
+            if text is None:
+                client.close(CLOSE_UNSUPPORTED, "binary messages are not supported; send JSON text")
+                continue
+            try:
+                data = json.loads(text)
+            except ValueError:
+                client.close(CLOSE_UNSUPPORTED, "messages must be JSON")
+                continue
+            if isinstance(data, dict) and data.get("type") == "ping":
+                client.offer('{"type":"pong"}')
+            else:
+                client.close(CLOSE_UNSUPPORTED, 'unknown message; the only one a client sends is {"type":"ping"}')

@@ -1,0 +1,343 @@
+"""Orchestra: the lifecycle of requests, and carrying answers back to the agent that asked.
+
+One pending request per Claude session. A hook event creates, enriches, replaces or resolves it (rules in
+docs/api.md); an answer resolves it after it was delivered, by a waiting hook (a structured decision) or
+by keystrokes into the exact tmux pane. Every change is written to the store first, then broadcast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+from datetime import datetime, timezone
+from typing import Any
+
+from piko import claude, tmux
+from piko.server.hub import Hub
+from piko.server.store import Store
+
+log = logging.getLogger("piko.orchestra")
+
+DECISIONS = ("allow", "always", "deny")
+MAX_RESPONSE_CHARS = 100_000
+DENY_MESSAGE_PAUSE = 0.4  # after pressing No, before typing the message for Claude
+
+
+class ApiError(Exception):
+    """An answer the API gives instead of doing what was asked: HTTP status, machine code, sentence."""
+
+    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.extra = status, code, message, extra
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Orchestra:
+    def __init__(self, store: Store, hub: Hub) -> None:
+        self.store = store
+        self.hub = hub
+        self.pending: dict[str, dict[str, Any]] = {r["id"]: r for r in store.pending()}
+        self._snapshot: str | None = None
+        self._locks: dict[str, asyncio.Lock] = {}
+        # Requests whose answer is being delivered: lifecycle resolutions that arrive meanwhile wait
+        # here, so the answer (not the event our own keystrokes caused) is what the record keeps.
+        self._inflight: dict[str, list[str]] = {}
+        # Hooks waiting for a decision (PermissionRequest): request id -> future of the hook's output.
+        self.hook_waiters: dict[str, asyncio.Future[dict | None]] = {}
+
+    # ---- reading ---------------------------------------------------------------------------------
+
+    def snapshot_text(self) -> str:
+        if self._snapshot is None:
+            self._snapshot = json.dumps(
+                {"type": "snapshot", "notifications": list(self.pending.values())}, ensure_ascii=False
+            )
+        return self._snapshot
+
+    def get(self, id: str) -> dict[str, Any]:
+        record = self.pending.get(id) or self.store.get(id)
+        if record is None:
+            raise ApiError(404, "not_found", f"no request with id {id!r}")
+        return record
+
+    def pending_for_session(self, session_id: str) -> dict[str, Any] | None:
+        for record in reversed(self.pending.values()):
+            if record.get("session_id") == session_id:
+                return record
+        return None
+
+    # ---- changes ---------------------------------------------------------------------------------
+
+    def _announce(self, kind: str, record: dict[str, Any]) -> None:
+        self._snapshot = None
+        self.hub.broadcast({"type": kind, "notification": record})
+
+    def _close(self, record: dict[str, Any], status: str, via: str, response: Any = None,
+               response_type: str | None = None) -> dict[str, Any]:
+        """Mark `record` resolved/dismissed in memory (the caller writes and announces it)."""
+        stamp = now()
+        record.update(status=status, resolved_via=via, resolved_at=stamp, updated_at=stamp,
+                      hook_waiting=False)
+        if response is not None:
+            record.update(response=response, response_type=response_type)
+        self.pending.pop(record["id"], None)
+        waiter = self.hook_waiters.pop(record["id"], None)
+        if waiter and not waiter.done():
+            waiter.set_result(None)  # resolved some other way: the hook exits silently
+        return record
+
+    def resolve(self, record: dict[str, Any], via: str) -> dict[str, Any] | None:
+        """Resolve a pending request because its session moved on; deferred while an answer is in flight."""
+        deferred = self._inflight.get(record["id"])
+        if deferred is not None:
+            deferred.append(via)
+            return None
+        self._close(record, "resolved", via)
+        self.store.update(record)
+        self._announce("resolved", record)
+        return record
+
+    def ingest(self, body: Any) -> dict[str, Any]:
+        """Apply one hook event; returns the notify answer."""
+        try:
+            fields, extra = claude.normalize_event(body)
+        except claude.PayloadError as e:
+            raise ApiError(400, "bad_request", str(e)) from None
+        event = fields["hook_event_name"]
+        session = fields["session_id"]
+        kind = claude.kind_of(fields)
+        current = self.pending_for_session(session) if session else None
+
+        if (kind == "permission" and event == "Notification" and current is not None
+                and current["kind"] in ("permission", "question")):
+            return self._enrich(current, fields, extra)
+        if kind is not None:
+            return self._create(kind, fields, extra, replacing=current)
+        if event in claude.RESOLVING_EVENTS and current is not None and self._moves_on(current, fields):
+            resolved = self.resolve(current, f"event:{event}")
+            return {"id": current["id"], "action": "resolved" if resolved else "deferred",
+                    "notification": resolved}
+        return {"id": None, "action": "ignored", "notification": None}
+
+    @staticmethod
+    def _moves_on(current: dict[str, Any], fields: dict[str, Any]) -> bool:
+        """Does this resolving event answer `current`? A tool that ran answers only its own permission,
+        not the prompt of another tool called in parallel."""
+        if fields["hook_event_name"] not in ("PostToolUse", "PostToolUseFailure"):
+            return True
+        if current["kind"] not in ("permission", "question"):
+            return True
+        if current.get("tool_name") and fields["tool_name"] != current["tool_name"]:
+            return False
+        if current.get("tool_input") and fields["tool_input"]:
+            wanted, ran = current["tool_input"], fields["tool_input"]
+            # AskUserQuestion's PostToolUse adds "answers" to the input it was asked with.
+            return all(ran.get(k) == v for k, v in wanted.items())
+        return True
+
+    def _create(self, kind: str, fields: dict[str, Any], extra: dict[str, Any],
+                replacing: dict[str, Any] | None) -> dict[str, Any]:
+        stamp = now()
+        record: dict[str, Any] = {
+            "id": secrets.token_hex(6),
+            "status": "pending",
+            "kind": kind,
+            **fields,
+            "extra": extra,
+            "options": claude.options_for(kind, fields["tool_input"], fields["permission_suggestions"]),
+            "hook_waiting": False,
+            "created_at": stamp,
+            "updated_at": stamp,
+            "resolved_at": None,
+            "response": None,
+            "response_type": None,
+            "resolved_via": None,
+        }
+        replaced = None
+        if replacing is not None:
+            if replacing["id"] in self._inflight:
+                self._inflight[replacing["id"]].append("replaced")
+            else:
+                replaced = self._close(replacing, "resolved", "replaced")
+        self.store.write_many([record], [replaced] if replaced else [])
+        self.pending[record["id"]] = record
+        if replaced:
+            self._announce("resolved", replaced)
+        self._announce("created", record)
+        return {"id": record["id"], "action": "created", "notification": record}
+
+    def _enrich(self, current: dict[str, Any], fields: dict[str, Any], extra: dict[str, Any]) -> dict:
+        """The Notification for a dialog already known from its PermissionRequest: one request, enriched."""
+        for name in ("notification_type", "message", "title"):
+            if fields[name]:
+                current[name] = fields[name]
+        for name, value in fields.items():
+            if value is not None and current.get(name) is None:
+                current[name] = value
+        for name, value in extra.items():
+            current["extra"].setdefault(name, value)
+        current["updated_at"] = now()
+        self.store.update(current)
+        self._announce("updated", current)
+        return {"id": current["id"], "action": "updated", "notification": current}
+
+    def dismiss(self, id: str) -> dict[str, Any]:
+        record = self.get(id)
+        if record["status"] != "pending" or id in self._inflight:
+            raise ApiError(409, "already_resolved", f"request {id} is already {record['status']}",
+                           notification=record)
+        self._close(record, "dismissed", "dismiss")
+        self.store.update(record)
+        self._announce("dismissed", record)
+        return record
+
+    def shutdown(self) -> None:
+        """Release every waiting hook at once: the server is going away (the hook retries)."""
+        for waiter in list(self.hook_waiters.values()):
+            if not waiter.done():
+                waiter.cancel()
+
+    def set_hook_waiting(self, record: dict[str, Any], waiting: bool) -> None:
+        if record.get("hook_waiting") == waiting or record["status"] != "pending":
+            return
+        record["hook_waiting"] = waiting
+        record["updated_at"] = now()
+        self.store.update(record)
+        self._announce("updated", record)
+
+    # ---- answers ---------------------------------------------------------------------------------
+
+    async def respond(self, body: Any) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise ApiError(400, "bad_request", "the body must be a JSON object")
+        id = body.get("notification_id")
+        if not isinstance(id, str) or not id:
+            raise ApiError(400, "bad_request", "notification_id (a string) is required")
+        record = self.get(id)
+        plan = self._plan(record, body)
+        lock = self._locks.setdefault(id, asyncio.Lock())
+        try:
+            async with lock:
+                if record["status"] != "pending" or id not in self.pending:
+                    raise ApiError(409, "already_resolved",
+                                   f"request {id} was already {record['status']} ({record.get('resolved_via')});"
+                                   " nothing was typed", notification=record)
+                self._inflight[id] = []
+                try:
+                    via = await self._deliver(record, plan)
+                except BaseException:
+                    deferred = self._inflight.pop(id, [])
+                    if deferred:
+                        self.resolve(record, deferred[0])
+                    raise
+                self._inflight.pop(id, None)
+                self._close(record, "resolved", via, plan["response"], plan["type"])
+                self.store.update(record)
+                self._announce("resolved", record)
+                return {"ok": True, "delivered_via": via, "notification": record}
+        finally:
+            if not lock.locked() and not lock._waiters:  # type: ignore[attr-defined]
+                self._locks.pop(id, None)
+
+    def _plan(self, record: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        """Check an answer before anything is typed; returns what to deliver."""
+        given = [k for k in ("response", "decision", "answers") if body.get(k) is not None]
+        if len(given) != 1:
+            raise ApiError(400, "bad_request", "give exactly one of response, decision or answers")
+        if "decision" in given:
+            decision = body["decision"]
+            if decision not in DECISIONS:
+                raise ApiError(400, "bad_request", "decision must be one of allow, always, deny")
+            if record["kind"] != "permission":
+                raise ApiError(400, "bad_request", f"a {record['kind']} request takes no decision")
+            message = body.get("message")
+            if message is not None and (not isinstance(message, str) or decision != "deny"):
+                raise ApiError(400, "bad_request", "message is a string, and only for deny")
+            if message:
+                self._check_text(message)
+            return {"type": "decision", "decision": decision, "message": message or None,
+                    "response": decision if not message else f"deny: {message}"}
+        if "answers" in given:
+            answers = body["answers"]
+            if (not isinstance(answers, dict) or not answers
+                    or not all(isinstance(k, str) and isinstance(v, str) for k, v in answers.items())):
+                raise ApiError(400, "bad_request", 'answers must map question text to option label: {"question": "label"}')
+            if record["kind"] != "question":
+                raise ApiError(400, "bad_request", f"a {record['kind']} request takes no answers")
+            return {"type": "answers", "answers": answers, "response": answers}
+        response = body["response"]
+        if not isinstance(response, str):
+            raise ApiError(400, "bad_request", "response must be a string")
+        response_type = body.get("response_type") or "text"
+        if response_type == "option":
+            if not (len(response) == 1 and response.isdigit() and response != "0"):
+                raise ApiError(400, "bad_request", "an option is a single digit 1-9")
+            return {"type": "option", "key": response, "response": response}
+        if response_type != "text":
+            raise ApiError(400, "bad_request", "response_type must be text or option")
+        if len(response) > MAX_RESPONSE_CHARS:
+            raise ApiError(400, "bad_request", f"response is longer than {MAX_RESPONSE_CHARS} characters")
+        self._check_text(response)
+        return {"type": "text", "text": response, "response": response}
+
+    @staticmethod
+    def _check_text(text: str) -> None:
+        try:
+            tmux.check_text(text)
+        except ValueError as e:
+            raise ApiError(400, "bad_request", str(e)) from None
+
+    async def _deliver(self, record: dict[str, Any], plan: dict[str, Any]) -> str:
+        """Deliver the answer: through the waiting hook when there is one, else by keystrokes."""
+        waiter = self.hook_waiters.get(record["id"])
+        if waiter is not None and not waiter.done() and plan["type"] in ("decision", "answers"):
+            waiter.set_result(claude.hook_decision(record, plan))
+            self.hook_waiters.pop(record["id"], None)
+            return "hook"
+        socket, target = record.get("tmux_socket"), self._target(record)
+        try:
+            if plan["type"] == "text":
+                await tmux.send_text(socket, target, plan["text"])
+            elif plan["type"] == "option":
+                await tmux.send_key(socket, target, plan["key"])
+            else:
+                await self._press_choice(socket, target, record, plan)
+        except tmux.PaneGone as e:
+            raise ApiError(410, "pane_gone", f"the agent's tmux pane {target} is gone ({e}); the request stays pending") from None
+        except tmux.TmuxError as e:
+            raise ApiError(502, "tmux_failed", f"tmux failed: {e}; the request stays pending") from None
+        return "keys"
+
+    @staticmethod
+    def _target(record: dict[str, Any]) -> str:
+        if record.get("tmux_target"):
+            return record["tmux_target"]
+        if record.get("tmux_session"):
+            return f"={record['tmux_session']}:"  # the session's active pane, exact name match
+        raise ApiError(409, "no_pane", "this request came from outside tmux: there is no pane to type into")
+
+    async def _press_choice(self, socket: str | None, target: str, record: dict[str, Any],
+                            plan: dict[str, Any]) -> None:
+        """A decision or answer by keystrokes: find its key among the options on the live screen."""
+        options = claude.screen_options(await tmux.capture(socket, target, join=True))
+        if plan["type"] == "decision":
+            key = claude.key_for_decision(plan["decision"], options)
+        else:
+            answers = plan["answers"]
+            if len(answers) != 1:
+                raise ApiError(409, "needs_hook", "several questions at once can only be answered through the hook")
+            key = claude.key_for_label(next(iter(answers.values())), options)
+        if key is None:
+            what = "dialog" if not options else "option"
+            raise ApiError(409, "no_prompt",
+                           f"the pane does not show the {what} to answer (was it answered in the terminal?);"
+                           " nothing was typed", screen_options=[label for _, label in options])
+        await tmux.send_key(socket, target, key)
+        if plan["type"] == "decision" and plan.get("message"):
+            await asyncio.sleep(DENY_MESSAGE_PAUSE)
+            await tmux.send_text(socket, target, plan["message"])

@@ -1,0 +1,38 @@
+"""Work the server does when it starts: replay the hook events spooled while it was down."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+from piko import spool
+from piko.server.orchestra import ApiError
+
+log = logging.getLogger("piko.server")
+
+
+def replay_spool(orchestra: Any, home: Path) -> int:
+    """Ingest spooled events in order; bad ones are set aside, never lost. Returns how many were ingested."""
+    count = 0
+    for path in spool.pending(home):
+        try:
+            event = json.loads(path.read_text())
+            orchestra.ingest(event)
+        except (ValueError, ApiError) as e:
+            log.warning("spooled event %s could not be ingested (%s); kept in %s", path.name, e,
+                        spool.set_aside(path))
+            continue
+        path.unlink()
+        count += 1
+    return count
+
+
+def tasks(home: Path) -> list[Callable[[Any], Awaitable[None]]]:
+    async def replay(app: Any) -> None:
+        n = replay_spool(app.state.orchestra, home)
+        if n:
+            log.warning("replayed %d hook event(s) spooled while the server was down", n)
+
+    return [replay]

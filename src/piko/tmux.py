@@ -1,0 +1,120 @@
+"""Everything that talks to tmux: typing into a pane, pressing keys, reading its screen.
+
+Every call runs the tmux binary directly (never through a shell) against the tmux server the request came
+from (`-S <socket>`), addressing the exact pane by id (`%3`). Text goes in literally (`send-keys -l`), so
+leading dashes, quotes, `$()`, `;` and unicode reach the program as typed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import secrets
+
+ENTER_PAUSE = 0.15  # between the text and its Enter, so the Enter is not taken as part of a paste
+TMUX_TIMEOUT = 5.0
+# Keys a caller may press by name. Digits pick menu options; the rest move or cancel.
+NAMED_KEYS = frozenset({"Enter", "Escape", "Up", "Down", "Left", "Right", "Tab", "BTab", "Space"})
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_GONE = re.compile(r"can't find (pane|session|window)|no server running|error connecting to|no such file")
+
+
+class TmuxError(Exception):
+    """tmux failed; the message is tmux's own."""
+
+
+class PaneGone(TmuxError):
+    """The pane, or its whole tmux server, no longer exists."""
+
+
+def socket_args(socket: str | None) -> list[str]:
+    return ["-S", socket] if socket else []
+
+
+async def run(socket: str | None, *args: str, stdin: bytes | None = None) -> str:
+    """Run `tmux [-S socket] args...` and return its stdout; raise PaneGone / TmuxError on failure."""
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            "tmux",
+            *socket_args(socket),
+            *args,
+            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+    except FileNotFoundError as e:
+        raise TmuxError("tmux is not installed") from e
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(stdin), TMUX_TIMEOUT)
+    except asyncio.TimeoutError as e:
+        proc.kill()
+        await proc.wait()
+        raise TmuxError(f"tmux did not answer within {TMUX_TIMEOUT:g}s") from e
+    if proc.returncode != 0:
+        message = err.decode(errors="replace").strip() or f"tmux exited with {proc.returncode}"
+        if _GONE.search(message.lower()):
+            raise PaneGone(message)
+        raise TmuxError(message)
+    return out.decode(errors="replace")
+
+
+def check_text(text: str) -> None:
+    """Refuse text with control characters (other than newline and tab): they would be keystrokes."""
+    if _CONTROL.search(text):
+        raise ValueError("the text holds control characters; only printable text, tabs and newlines can be sent")
+
+
+async def pane_alive(socket: str | None, target: str) -> bool:
+    try:
+        out = await run(socket, "display-message", "-p", "-t", target, "#{pane_id}")
+    except PaneGone:
+        return False
+    return out.strip() == target if target.startswith("%") else bool(out.strip())
+
+
+async def send_text(socket: str | None, target: str, text: str, *, enter: bool = True,
+                    pause: float = ENTER_PAUSE) -> None:
+    """Type `text` into the pane as literal characters, then Enter as a separate key after `pause`.
+
+    Multi-line text is loaded into a private buffer and pasted bracketed, so newlines stay inside the
+    text instead of submitting it line by line.
+    """
+    check_text(text)
+    text = text.replace("\r\n", "\n")
+    if "\n" in text:
+        buffer = f"piko-{secrets.token_hex(4)}"
+        await run(socket, "load-buffer", "-b", buffer, "-", stdin=text.encode())
+        await run(socket, "paste-buffer", "-p", "-d", "-b", buffer, "-t", target)
+    elif text:
+        await run(socket, "send-keys", "-t", target, "-l", "--", text)
+    if enter:
+        if text:
+            await asyncio.sleep(pause)
+        await run(socket, "send-keys", "-t", target, "Enter")
+
+
+async def send_key(socket: str | None, target: str, key: str) -> None:
+    """Press one key: a digit or a name from NAMED_KEYS."""
+    if not (key.isdigit() and len(key) == 1) and key not in NAMED_KEYS:
+        raise ValueError(f"not a key Piko presses: {key!r}")
+    await run(socket, "send-keys", "-t", target, key)
+
+
+async def capture(socket: str | None, target: str, history: int = 0, *, join: bool = False) -> str:
+    """The pane's visible screen as plain text, plus up to `history` lines scrolled off above it.
+
+    `join` rejoins lines the terminal wrapped (for parsing); without it lines are as the terminal shows them.
+    """
+    args = ["capture-pane", "-p", "-t", target]
+    if join:
+        args.append("-J")
+    if history > 0:
+        args += ["-S", f"-{history}"]
+    return await run(socket, *args)
+
+
+def socket_from_env(environ: dict[str, str] | None = None) -> str | None:
+    """The tmux server socket path from `$TMUX` ("path,pid,index"), or None outside tmux."""
+    value = (environ if environ is not None else os.environ).get("TMUX", "")
+    return value.split(",", 1)[0] or None
