@@ -12,7 +12,7 @@ from typing import Any, AsyncIterator
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
@@ -29,6 +29,7 @@ STATIC = Path(__file__).parent / "static"
 MAX_BODY = 1024 * 1024
 HISTORY_LIMIT = 1000
 SCREEN_HISTORY = 40
+HOOK_HEARTBEAT = 2.0
 NO_CACHE = {"cache-control": "no-store"}
 
 
@@ -48,9 +49,13 @@ async def read_json(request: Request) -> Any:
             raise ApiError(413, "too_large", f"the body is larger than {MAX_BODY} bytes")
         chunks.append(chunk)
     try:
-        return json.loads(b"".join(chunks))
-    except (ValueError, UnicodeDecodeError) as e:
+        return json.loads(b"".join(chunks), parse_constant=_no_constants)
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
         raise ApiError(400, "bad_json", f"the body is not valid JSON: {e}") from None
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
 
 
 def create_app(store: Store, access: Access, *, on_startup: list | None = None) -> Starlette:
@@ -59,7 +64,7 @@ def create_app(store: Store, access: Access, *, on_startup: list | None = None) 
 
     async def index(request: Request) -> Response:
         token = request.query_params.get("token")
-        if token is not None:
+        if token:
             if not access.token_ok(token):
                 return FileResponse(STATIC / "login.html", status_code=401, headers=NO_CACHE)
             response = RedirectResponse("/", status_code=303)
@@ -108,6 +113,32 @@ def create_app(store: Store, access: Access, *, on_startup: list | None = None) 
             raise ApiError(502, "tmux_failed", f"tmux failed: {e}") from None
         return JSONResponse({"lines": text.rstrip("\n").split("\n"), "pane_alive": True}, headers=NO_CACHE)
 
+    async def wait(request: Request) -> Response:
+        """A PermissionRequest hook waits here for the person's decision (see docs/api.md)."""
+        record = orchestra.get(request.path_params["id"])
+        if record["status"] != "pending":
+            return JSONResponse({"status": "resolved", "output": None})
+        future = orchestra.attach_hook(record)
+
+        async def lines() -> AsyncIterator[bytes]:
+            try:
+                while True:
+                    done, _ = await asyncio.wait({future}, timeout=HOOK_HEARTBEAT)
+                    if not done:
+                        yield b"\n"
+                        continue
+                    if future.cancelled():
+                        return  # server stopping or hook reconnected: no final line, the hook retries
+                    output = future.result()
+                    status = "decided" if output is not None else "resolved"
+                    yield json.dumps({"status": status, "output": output}).encode() + b"\n"
+                    orchestra.hook_acknowledged(record["id"])  # runs once the line was sent
+                    return
+            finally:
+                orchestra.detach_hook(record, future)
+
+        return StreamingResponse(lines(), media_type="application/x-ndjson", headers=NO_CACHE)
+
     async def ws(websocket: WebSocket) -> None:
         await websocket.accept()
         await hub.serve(websocket, orchestra.snapshot_text)
@@ -123,9 +154,10 @@ def create_app(store: Store, access: Access, *, on_startup: list | None = None) 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        for hook in on_startup or []:
-            await hook(app)
+        background = [task for hook in on_startup or [] if (task := await hook(app)) is not None]
         yield
+        for task in background:
+            task.cancel()
         hub.close_all()
         for waiter in list(orchestra.hook_waiters.values()):
             if not waiter.done():
@@ -139,6 +171,7 @@ def create_app(store: Store, access: Access, *, on_startup: list | None = None) 
         Route("/api/orchestra/notifications/{id}", notification),
         Route("/api/orchestra/notifications/{id}", dismiss, methods=["DELETE"]),
         Route("/api/orchestra/notifications/{id}/screen", screen),
+        Route("/api/orchestra/notifications/{id}/wait", wait),
         Route("/api/orchestra/respond", respond, methods=["POST"]),
         WebSocketRoute("/api/orchestra/ws", ws),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

@@ -26,12 +26,13 @@ CLOSE_GOING_AWAY = 1001
 class Client:
     def __init__(self, ws: WebSocket, limit: int) -> None:
         self.ws = ws
-        self.queue: asyncio.Queue[str | None] = asyncio.Queue(limit)
-        self.close_reason: tuple[int, str] | None = None
+        self.queue: asyncio.Queue[str] = asyncio.Queue(limit)
+        self.writer: asyncio.Task | None = None
+        self.closer: asyncio.Task | None = None
 
     def offer(self, text: str) -> bool:
         """Queue `text` without waiting; False when the client has fallen too far behind."""
-        if self.close_reason:
+        if self.closer is not None:
             return True
         try:
             self.queue.put_nowait(text)
@@ -40,24 +41,28 @@ class Client:
             return False
 
     def close(self, code: int, reason: str) -> None:
-        """Ask the writer to close the socket after dropping whatever is queued."""
-        if self.close_reason:
+        """Drop what is queued and close the socket with `code`.
+
+        The writer is cancelled first: it may be stuck sending to a peer that stopped reading. The close
+        frame then waits for the peer to read (or the keepalive ping to time out and drop the connection),
+        holding no more than one message of ours meanwhile.
+        """
+        if self.closer is not None:
             return
-        self.close_reason = (code, reason)
+        if self.writer is not None:
+            self.writer.cancel()
         while not self.queue.empty():
             self.queue.get_nowait()
-        self.queue.put_nowait(None)
+        self.closer = asyncio.create_task(self._close(code, reason))
+
+    async def _close(self, code: int, reason: str) -> None:
+        with contextlib.suppress(Exception):
+            await self.ws.close(code, reason)
 
     async def pump(self) -> None:
-        """Send queued messages in order until closed."""
+        """Send queued messages in order, until cancelled."""
         while True:
-            text = await self.queue.get()
-            if text is None:
-                break
-            await self.ws.send_text(text)
-        code, reason = self.close_reason or (1000, "")
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.ws.close(code, reason), 2)
+            await self.ws.send_text(await self.queue.get())
 
 
 class Hub:
@@ -90,17 +95,15 @@ class Hub:
         client = Client(ws, self.queue_limit)
         client.offer(snapshot())
         self.clients.add(client)
-        writer = asyncio.create_task(client.pump())
+        writer = client.writer = asyncio.create_task(client.pump())
         try:
             await self._read(client, writer)
         finally:
             self.clients.discard(client)
-            if not writer.done():
-                client.close(CLOSE_GOING_AWAY, "")
-                try:
-                    await asyncio.wait_for(writer, 3)
-                except (asyncio.TimeoutError, Exception):
-                    writer.cancel()
+            writer.cancel()
+            if client.closer is not None:
+                with contextlib.suppress(BaseException):
+                    await client.closer
 
     async def _read(self, client: Client, writer: asyncio.Task) -> None:
         ws = client.ws

@@ -23,6 +23,8 @@ log = logging.getLogger("piko.orchestra")
 DECISIONS = ("allow", "always", "deny")
 MAX_RESPONSE_CHARS = 100_000
 DENY_MESSAGE_PAUSE = 0.4  # after pressing No, before typing the message for Claude
+HOOK_ACK_TIMEOUT = 2.0  # how long a decision handed to a hook may take to leave the server
+KEY_CHECK_TIMEOUT = 1.5  # how long a pressed key may take to close the dialog on screen
 
 
 class ApiError(Exception):
@@ -49,6 +51,7 @@ class Orchestra:
         self._inflight: dict[str, list[str]] = {}
         # Hooks waiting for a decision (PermissionRequest): request id -> future of the hook's output.
         self.hook_waiters: dict[str, asyncio.Future[dict | None]] = {}
+        self._hook_acks: dict[str, asyncio.Future[None]] = {}
 
     # ---- reading ---------------------------------------------------------------------------------
 
@@ -202,6 +205,30 @@ class Orchestra:
             if not waiter.done():
                 waiter.cancel()
 
+    def attach_hook(self, record: dict[str, Any]) -> asyncio.Future[dict | None]:
+        """A PermissionRequest hook starts waiting for the decision on `record`."""
+        old = self.hook_waiters.get(record["id"])
+        if old is not None and not old.done():
+            old.cancel()  # the same hook reconnected; its old connection is dead
+        future: asyncio.Future[dict | None] = asyncio.get_running_loop().create_future()
+        self.hook_waiters[record["id"]] = future
+        self.set_hook_waiting(record, True)
+        return future
+
+    def detach_hook(self, record: dict[str, Any], future: asyncio.Future) -> None:
+        """The hook's connection ended (answered, timed out, killed, or the server is stopping)."""
+        if not future.done():
+            future.cancel()
+        if self.hook_waiters.get(record["id"]) is future:
+            del self.hook_waiters[record["id"]]
+            self.set_hook_waiting(record, False)
+
+    def hook_acknowledged(self, id: str) -> None:
+        """The decision for `id` was written to its hook's connection."""
+        ack = self._hook_acks.get(id)
+        if ack is not None and not ack.done():
+            ack.set_result(None)
+
     def set_hook_waiting(self, record: dict[str, Any], waiting: bool) -> None:
         if record.get("hook_waiting") == waiting or record["status"] != "pending":
             return
@@ -294,17 +321,18 @@ class Orchestra:
 
     async def _deliver(self, record: dict[str, Any], plan: dict[str, Any]) -> str:
         """Deliver the answer: through the waiting hook when there is one, else by keystrokes."""
-        waiter = self.hook_waiters.get(record["id"])
-        if waiter is not None and not waiter.done() and plan["type"] in ("decision", "answers"):
-            waiter.set_result(claude.hook_decision(record, plan))
-            self.hook_waiters.pop(record["id"], None)
+        if plan["type"] in ("decision", "answers") and await self._hand_to_hook(record, plan):
             return "hook"
         socket, target = record.get("tmux_socket"), self._target(record)
         try:
             if plan["type"] == "text":
                 await tmux.send_text(socket, target, plan["text"])
             elif plan["type"] == "option":
-                await tmux.send_key(socket, target, plan["key"])
+                before = claude.screen_options(await tmux.capture(socket, target, join=True))
+                if before:
+                    await self._press_on_dialog(socket, target, plan["key"], before)
+                else:
+                    await tmux.send_key(socket, target, plan["key"])
             else:
                 await self._press_choice(socket, target, record, plan)
         except tmux.PaneGone as e:
@@ -312,6 +340,26 @@ class Orchestra:
         except tmux.TmuxError as e:
             raise ApiError(502, "tmux_failed", f"tmux failed: {e}; the request stays pending") from None
         return "keys"
+
+    async def _hand_to_hook(self, record: dict[str, Any], plan: dict[str, Any]) -> bool:
+        """Give the decision to the waiting hook; False when no hook took it (then keys are used)."""
+        id = record["id"]
+        waiter = self.hook_waiters.get(id)
+        if waiter is None or waiter.done():
+            return False
+        ack: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._hook_acks[id] = ack
+        try:
+            waiter.set_result(claude.hook_decision(record, plan))
+            await asyncio.wait_for(ack, HOOK_ACK_TIMEOUT)
+            return True
+        except asyncio.TimeoutError:
+            log.warning("the hook for %s did not take its decision; answering with keys", id)
+            return False
+        finally:
+            self._hook_acks.pop(id, None)
+            if self.hook_waiters.get(id) is waiter:
+                del self.hook_waiters[id]
 
     @staticmethod
     def _target(record: dict[str, Any]) -> str:
@@ -337,7 +385,26 @@ class Orchestra:
             raise ApiError(409, "no_prompt",
                            f"the pane does not show the {what} to answer (was it answered in the terminal?);"
                            " nothing was typed", screen_options=[label for _, label in options])
-        await tmux.send_key(socket, target, key)
+        await self._press_on_dialog(socket, target, key, options)
         if plan["type"] == "decision" and plan.get("message"):
             await asyncio.sleep(DENY_MESSAGE_PAUSE)
             await tmux.send_text(socket, target, plan["message"])
+
+    @staticmethod
+    async def _press_on_dialog(socket: str | None, target: str, key: str,
+                               options: list[tuple[str, str]]) -> None:
+        """Press `key` on the dialog showing `options`, and check that the dialog went away.
+
+        Claude Code ignores a key that arrives in the first moments after a dialog is drawn, so a key
+        that changed nothing is pressed once more; a dialog that is still there after that is an error.
+        """
+        loop = asyncio.get_running_loop()
+        for attempt in range(2):
+            await tmux.send_key(socket, target, key)
+            deadline = loop.time() + KEY_CHECK_TIMEOUT / (2 - attempt)
+            while loop.time() < deadline:
+                await asyncio.sleep(0.05)
+                if claude.screen_options(await tmux.capture(socket, target, join=True)) != options:
+                    return
+        raise ApiError(502, "keys_not_taken",
+                       "the key was pressed but the dialog is still on the screen; the request stays pending")

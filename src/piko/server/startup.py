@@ -1,7 +1,9 @@
-"""Work the server does when it starts: replay the hook events spooled while it was down."""
+"""Work the server does when it starts: replay the hook events spooled while it was down, then watch
+the panes of pending requests (server/watcher.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from pathlib import Path
@@ -9,6 +11,7 @@ from typing import Any, Awaitable, Callable
 
 from piko import spool
 from piko.server.orchestra import ApiError
+from piko.server.watcher import Watcher
 
 log = logging.getLogger("piko.server")
 
@@ -29,10 +32,15 @@ def replay_spool(orchestra: Any, home: Path) -> int:
     return count
 
 
-def tasks(home: Path) -> list[Callable[[Any], Awaitable[None]]]:
+def tasks(home: Path) -> list[Callable[[Any], Awaitable[asyncio.Task | None]]]:
+    """Start-up steps, in order; a step may return a background task, cancelled at shutdown."""
+
     async def replay(app: Any) -> None:
         n = replay_spool(app.state.orchestra, home)
         if n:
             log.warning("replayed %d hook event(s) spooled while the server was down", n)
 
-    return [replay]
+    async def watch(app: Any) -> asyncio.Task:
+        return asyncio.create_task(Watcher(app.state.orchestra).run())
+
+    return [replay, watch]

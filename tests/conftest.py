@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.support.server import PikoServer
+from tests.support.tmux import TmuxServer
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def hook_payload(name: str) -> dict:
+    """A real hook payload captured from Claude Code 2.1.328 (tests/fixtures/hooks/<name>.json)."""
+    return json.loads((FIXTURES / "hooks" / f"{name}.json").read_text())
+
+
+@pytest.fixture
+def piko_home(tmp_path: Path) -> Path:
+    home = tmp_path / "piko-home"
+    return home
+
+
+@pytest.fixture
+def server(piko_home: Path):
+    srv = PikoServer(piko_home).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def tmux():
+    t = TmuxServer()
+    yield t
+    t.kill()
