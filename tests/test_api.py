@@ -33,7 +33,7 @@ def test_pending_list_is_oldest_first_and_history_pages(server):
                          session_id=f"s{i}", message=f"m{i}")["id"] for i in range(5)]
     assert [n["id"] for n in server.pending()] == ids
     server.request("DELETE", f"/api/orchestra/notifications/{ids[0]}")
-    server.notify(hook_event_name="Stop", session_id="s1")
+    server.notify(hook_event_name="SessionEnd", session_id="s1")
     assert [n["id"] for n in server.pending()] == ids[2:]
 
     seen, before = [], None
@@ -47,7 +47,7 @@ def test_pending_list_is_oldest_first_and_history_pages(server):
     assert seen == ids[::-1]  # history is newest first, every record once
     resolved = server.request("GET", "/api/orchestra/notifications", params={"status": "resolved"}).json()
     assert [n["id"] for n in resolved["notifications"]] == [ids[1]]
-    assert resolved["notifications"][0]["resolved_via"] == "event:Stop"
+    assert resolved["notifications"][0]["resolved_via"] == "event:SessionEnd"
     dismissed = server.request("GET", "/api/orchestra/notifications", params={"status": "dismissed"}).json()
     assert [n["id"] for n in dismissed["notifications"]] == [ids[0]]
 
@@ -73,7 +73,7 @@ def test_respond_unknown_and_already_resolved(server):
 
 
 def test_events_that_ask_nothing_are_ignored(server):
-    for name in ("PreToolUse-Bash", "SessionStart", "Stop", "SessionEnd"):
+    for name in ("PreToolUse-Bash", "SessionStart", "SessionEnd", "UserPromptSubmit", "PostToolUse-Write"):
         assert server.notify(**hook_payload(name))["action"] == "ignored"
     assert server.notify(hook_event_name="Notification", notification_type="auth_success")["action"] == "ignored"
     assert server.pending() == []

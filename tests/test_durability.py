@@ -24,7 +24,7 @@ def test_state_survives_kill_9(server):
     assert [n["id"] for n in server.pending()] == pending
     assert server.get(done)["status"] == "dismissed"
     # And it keeps working where it left off.
-    server.notify(hook_event_name="Stop", session_id="s0")
+    server.notify(hook_event_name="UserPromptSubmit", session_id="s0")
     assert [n["id"] for n in server.pending()] == pending[1:]
 
 

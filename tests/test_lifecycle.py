@@ -58,7 +58,7 @@ def test_a_new_prompt_from_the_same_session_replaces_the_old(server):
     assert server.get(old)["status"] == "resolved" and server.get(old)["resolved_via"] == "replaced"
 
 
-@pytest.mark.parametrize("event", ["PostToolUse", "PostToolUseFailure", "UserPromptSubmit", "Stop", "SessionEnd"])
+@pytest.mark.parametrize("event", ["PostToolUse", "PostToolUseFailure", "UserPromptSubmit", "SessionEnd"])
 def test_session_moving_on_resolves_its_request(server, event):
     id = server.notify(**BASH)["id"]
     other = server.notify(**BASH | {"session_id": "another-session"})["id"]
@@ -96,6 +96,22 @@ def test_idle_prompt_answered_by_user_prompt_submit(server):
     assert server.get(id)["kind"] == "idle"
     server.notify(**hook_payload("UserPromptSubmit") | {"session_id": hook_payload("Notification-idle_prompt")["session_id"]})
     assert server.get(id)["resolved_via"] == "event:UserPromptSubmit"
+
+
+def test_stop_resolves_the_prompt_and_opens_an_idle_request_at_once(server):
+    id = server.notify(**BASH)["id"]
+    stop = hook_payload("Stop") | {"session_id": SESSION}
+    answer = server.notify(**stop)
+    assert answer["action"] == "created"
+    assert server.get(id)["resolved_via"] == "event:Stop"
+    idle = server.get(answer["id"])
+    assert idle["kind"] == "idle" and idle["message"].startswith('Done. "File created successfully')
+    # Claude Code's own idle_prompt, a minute later, is the same request, not a second one.
+    later = server.notify(**hook_payload("Notification-idle_prompt") | {"session_id": SESSION})
+    assert later["action"] == "updated" and later["id"] == answer["id"]
+    assert [n["id"] for n in server.pending()] == [answer["id"]]
+    record = server.get(answer["id"])
+    assert record["notification_type"] == "idle_prompt" and record["message"].startswith("Done.")
 
 
 def test_ping_pong(server):

@@ -122,6 +122,15 @@ def options_for(kind: str, tool_input: dict | None, suggestions: list | None) ->
     return []
 
 
+def stop_message(extra: dict[str, Any]) -> str:
+    """What an idle request made from a Stop event says: the start of Claude's last message."""
+    last = extra.get("last_assistant_message")
+    if isinstance(last, str) and last.strip():
+        text = " ".join(last.split())
+        return text if len(text) <= 300 else text[:299] + "…"
+    return "Claude finished its turn and is waiting for your input"
+
+
 def summary_of(record: dict[str, Any]) -> str:
     """One line saying what is asked: the command, the file, the question or the message."""
     tool_input = record.get("tool_input") or {}

@@ -116,11 +116,17 @@ class Orchestra:
         kind = claude.kind_of(fields)
         current = self.pending_for_session(session) if session else None
 
-        if (kind == "permission" and event == "Notification" and current is not None
-                and current["kind"] in ("permission", "question")):
-            return self._enrich(current, fields, extra)
+        if current is not None and event == "Notification" and (
+                (kind == "permission" and current["kind"] in ("permission", "question"))
+                or (kind == "idle" and current["kind"] == "idle")):
+            return self._enrich(current, fields, extra)  # the same dialog or idle prompt, told twice
         if kind is not None:
             return self._create(kind, fields, extra, replacing=current)
+        if event == "Stop" and session:
+            # Claude finished its turn and waits for the next instruction: that is an idle prompt now,
+            # not in the 60 s Claude Code takes to send its idle_prompt Notification.
+            fields["message"] = claude.stop_message(extra)
+            return self._create("idle", fields, extra, replacing=current, replaced_via="event:Stop")
         if event in claude.RESOLVING_EVENTS and current is not None and self._moves_on(current, fields):
             resolved = self.resolve(current, f"event:{event}")
             return {"id": current["id"], "action": "resolved" if resolved else "deferred",
@@ -144,7 +150,7 @@ class Orchestra:
         return True
 
     def _create(self, kind: str, fields: dict[str, Any], extra: dict[str, Any],
-                replacing: dict[str, Any] | None) -> dict[str, Any]:
+                replacing: dict[str, Any] | None, replaced_via: str = "replaced") -> dict[str, Any]:
         stamp = now()
         record: dict[str, Any] = {
             "id": secrets.token_hex(6),
@@ -164,9 +170,9 @@ class Orchestra:
         replaced = None
         if replacing is not None:
             if replacing["id"] in self._inflight:
-                self._inflight[replacing["id"]].append("replaced")
+                self._inflight[replacing["id"]].append(replaced_via)
             else:
-                replaced = self._close(replacing, "resolved", "replaced")
+                replaced = self._close(replacing, "resolved", replaced_via)
         self.store.write_many([record], [replaced] if replaced else [])
         self.pending[record["id"]] = record
         if replaced:
@@ -176,10 +182,9 @@ class Orchestra:
 
     def _enrich(self, current: dict[str, Any], fields: dict[str, Any], extra: dict[str, Any]) -> dict:
         """The Notification for a dialog already known from its PermissionRequest: one request, enriched."""
-        for name in ("notification_type", "message", "title"):
-            if fields[name]:
-                current[name] = fields[name]
-        for name, value in fields.items():
+        if fields["notification_type"]:
+            current["notification_type"] = fields["notification_type"]
+        for name, value in fields.items():  # fills in what is missing, never overwrites
             if value is not None and current.get(name) is None:
                 current[name] = value
         for name, value in extra.items():
