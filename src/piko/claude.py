@@ -159,7 +159,9 @@ def screen_options(screen: str) -> list[tuple[str, str]]:
     Empty when no dialog is showing. Only the last run of options counting up from 1 counts, so
     numbered lists in Claude's own answer above the dialog are not mistaken for it.
     """
-    lines = screen.rstrip("\n").splitlines()
+    lines = screen.splitlines()
+    while lines and not lines[-1].strip():  # the screen below the dialog is blank, spaces and all
+        lines.pop()
     if not any(_PROMPT_FOOTER.search(line) for line in lines[-6:]):
         return []
     found: list[tuple[str, str]] = []
