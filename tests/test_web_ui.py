@@ -1,0 +1,458 @@
+"""The web UI in a real browser (Debian's Chromium through Playwright) against a real `piko server`,
+answering into real tmux panes.
+
+Every test saves a screenshot of its interesting moment to test-artifacts/screenshots/<test name>.png,
+and one of each open page when it fails. test_showcase also renders the README screenshot; run it with
+PIKO_UPDATE_SCREENSHOT=1 to copy the light 1280x800 one to docs/screenshot.png.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES, hook_payload
+from tests.support.browser import ROOT, browser, login, open_page, publish, shot  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.browser
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the browser fixture skips (or fails, with PIKO_REQUIRE_BROWSER) with the reason
+    expect = None
+
+# A stand-in for Claude Code's permission / question dialog: prints a captured screen, then takes one key
+# the way the dialog does (no Enter, no echo). The key clears the dialog, like Claude redrawing, and is
+# shown as GOT:<repr>; after that the pane stays alive and echoes lines.
+FAKE_DIALOG = r"""
+import os, sys, termios, tty
+screen = open(sys.argv[1], encoding="utf-8").read().rstrip("\n")
+fd = sys.stdin.fileno()
+saved = termios.tcgetattr(fd)
+tty.setcbreak(fd)
+attrs = termios.tcgetattr(fd)
+attrs[3] &= ~termios.ECHO
+termios.tcsetattr(fd, termios.TCSANOW, attrs)
+sys.stdout.write(screen)
+sys.stdout.flush()
+key = os.read(fd, 16).decode("utf-8", "replace")
+termios.tcsetattr(fd, termios.TCSANOW, saved)
+sys.stdout.write("\x1b[2J\x1b[H" + "GOT:" + repr(key) + "\n")
+sys.stdout.flush()
+for line in sys.stdin:
+    print("GOT:" + repr(line.rstrip("\n")), flush=True)
+"""
+
+HOSTILE_REPLY = "it's \"quoted\" $(touch /tmp/piko-pwned) `id`; héllo wörld ✓ 日本語 🚀"
+
+
+# ---- helpers ---------------------------------------------------------------------------------------
+
+def fake_dialog_pane(tmux, screen: Path, width: int = 200, height: int = 50) -> str:
+    pane = tmux.new_session([sys.executable, "-c", FAKE_DIALOG, str(screen)], width=width, height=height)
+    tmux.wait_for(pane, r"Esc to cancel")
+    return pane
+
+
+def idle(server, session: str, *, pane: str | None = None, tmux=None, **fields) -> str:
+    body = {**hook_payload("Notification-idle_prompt"), "session_id": session, **fields}
+    if pane:
+        body |= {"tmux_target": pane, "tmux_socket": tmux.socket_path}
+    return server.notify(**body)["id"]
+
+
+def card(page, id: str):
+    return page.locator(f'#requests .request-card[data-id="{id}"]')
+
+
+def card_ids(page) -> list[str]:
+    return page.locator("#requests .request-card").evaluate_all("cards => cards.map(c => c.dataset.id)")
+
+
+def expect_badge(page, count: int, timeout: float = 5000) -> None:
+    expect(page.locator("#badge")).to_have_attribute("data-count", str(count), timeout=timeout)
+    expect(page.locator("#badge")).to_have_text(str(count))
+    expect(page).to_have_title(f"({count}) Piko Orchestra" if count else "Piko Orchestra")
+
+
+# ---- 1. connecting ---------------------------------------------------------------------------------
+
+def test_connects_and_shows_the_empty_inbox(server, open_page, shot):
+    page = open_page(server)
+    status = page.locator("#conn-status")
+    expect(status).to_have_attribute("data-state", "connected")
+    expect(status).to_contain_text("Connected")
+    expect_badge(page, 0)
+    expect(page.locator("#empty")).to_be_visible()
+    expect(page.locator("#empty")).to_contain_text("No agent is waiting for you")
+    expect(page.locator("#loading")).to_be_hidden()
+    expect(page.locator("#login-help")).to_be_hidden()
+    expect(page.locator("#requests .request-card")).to_have_count(0)
+    shot(page)
+
+
+# ---- 2. a notify shows up live ---------------------------------------------------------------------
+
+def test_a_notify_appears_as_a_card_within_a_second(server, open_page, shot):
+    page = open_page(server)
+    started = time.monotonic()
+    first = server.notify(**hook_payload("PermissionRequest-Bash") | {"project_name": "myapp", "env_name": "main"})["id"]
+    expect(card(page, first)).to_be_visible(timeout=1000)
+    assert time.monotonic() - started < 1.5  # the POST itself and the card, together
+    expect_badge(page, 1, timeout=1000)
+
+    c = card(page, first)
+    expect(c).to_have_attribute("data-kind", "permission")
+    expect(c.locator(".kind")).to_have_text("Permission")
+    expect(c.locator(".project")).to_have_text("myapp · main")
+    expect(c.locator(".tool")).to_have_text("Bash")
+    expect(c.locator(".summary")).to_have_text("touch /tmp/build-marker")
+    expect(c.locator("time.age")).to_have_text(re.compile(r"^\d+s ago$"))
+    toast = page.locator(f'#toasts .toast[data-id="{first}"]')
+    expect(toast).to_be_visible()
+    expect(toast).to_contain_text("New permission request · myapp · main")
+    expect(page.locator("#empty")).to_be_hidden()
+    shot(page)
+
+    second = server.notify(**hook_payload("PermissionRequest-Write") | {"project_name": "webapp"})["id"]
+    expect(card(page, second)).to_be_visible(timeout=1000)
+    expect_badge(page, 2, timeout=1000)
+    expect(card(page, second).locator(".summary")).to_have_text("mock-written.txt")
+    expect(page.locator("#requests .request-card")).to_have_count(2)
+    assert card_ids(page) == [second, first]  # newest first
+    expect(page.locator(f'#toasts .toast[data-id="{second}"]')).to_be_visible()
+
+
+# ---- 3. Send types into the pane -------------------------------------------------------------------
+
+def test_send_types_the_reply_into_the_real_pane(server, tmux, open_page, shot):
+    pane = tmux.echo_pane()
+    id = idle(server, "send-1", pane=pane, tmux=tmux, project_name="myapp")
+    page = open_page(server)
+    card(page, id).click()
+    modal = page.locator("#modal")
+    expect(modal).to_be_visible()
+    expect(modal).to_have_attribute("data-id", id)
+    expect(modal).to_have_attribute("data-kind", "idle")
+    expect(page.locator("#preview-status")).to_have_text("Live")
+    expect(page.locator("#preview")).to_contain_text("READY")
+    page.locator("#response-text").fill(HOSTILE_REPLY)
+    shot(page, "typed")
+    page.locator("#send").click()
+
+    tmux.wait_for(pane, re.escape(f"GOT:{HOSTILE_REPLY!r}"))
+    expect(modal).to_be_hidden()
+    expect(card(page, id)).to_have_count(0)
+    expect_badge(page, 0)
+    record = server.get(id)
+    assert (record["status"], record["response"], record["resolved_via"]) == ("resolved", HOSTILE_REPLY, "keys")
+    shot(page)
+
+
+# ---- 4. option buttons, and errors -----------------------------------------------------------------
+
+def test_deny_button_presses_no_on_the_dialog(server, tmux, open_page, shot):
+    pane = fake_dialog_pane(tmux, FIXTURES / "screens" / "screen-permission-bash.txt")
+    payload = hook_payload("PermissionRequest-Bash") | {"tmux_target": pane, "tmux_socket": tmux.socket_path,
+                                                        "project_name": "myapp"}
+    id = server.notify(**payload)["id"]
+    page = open_page(server)
+    card(page, id).click()
+    expect(page.locator("#modal")).to_have_attribute("data-kind", "permission")
+    expect(page.locator("#modal-title")).to_have_text("Allow Bash?")
+    expect(page.locator("#modal-details")).to_contain_text("touch /tmp/build-marker")
+    expect(page.locator("#preview")).to_contain_text("Do you want to proceed?")
+    buttons = page.locator("#modal-options button.option")
+    expect(buttons).to_have_count(3)
+    assert buttons.evaluate_all("bs => bs.map(b => b.dataset.decision)") == ["allow", "always", "deny"]
+    shot(page)
+
+    page.locator('#modal-options button.option[data-decision="deny"]').click()
+    tmux.wait_for(pane, re.escape("GOT:'4'"))  # "4. No" on this screen
+    expect(page.locator("#modal")).to_be_hidden()
+    expect(card(page, id)).to_have_count(0)
+    expect_badge(page, 0)
+    record = server.get(id)
+    assert (record["status"], record["response"], record["response_type"]) == ("resolved", "deny", "decision")
+    assert "GOT:'1'" not in tmux.capture(pane)
+
+
+def test_a_server_error_shows_in_the_modal_and_the_card_stays(server, open_page, shot):
+    id = idle(server, "no-pane", project_name="outside-tmux")  # no tmux pane to type into
+    page = open_page(server)
+    card(page, id).click()
+    page.locator("#response-text").fill("hello")
+    page.locator("#send").click()
+    error = page.locator("#modal-error")
+    expect(error).to_be_visible()
+    expect(error).to_have_attribute("data-code", "no_pane")
+    expect(error).to_have_attribute("role", "alert")
+    expect(error).to_contain_text("no pane to type into")
+    expect(page.locator("#modal")).to_be_visible()
+    expect(page.locator("#send")).to_be_enabled()
+    expect(page.locator("#response-text")).to_have_value("hello")
+    shot(page)
+
+    page.keyboard.press("Escape")
+    expect(page.locator("#modal")).to_be_hidden()
+    expect(card(page, id)).to_be_visible()
+    expect_badge(page, 1)
+    assert server.get(id)["status"] == "pending"
+
+
+# ---- 5. the server restarts ------------------------------------------------------------------------
+
+def test_a_server_restart_shows_the_drop_and_the_page_recovers(server, open_page, shot):
+    a = server.notify(**hook_payload("PermissionRequest-Bash") | {"session_id": "restart-a", "project_name": "alpha"})["id"]
+    b = server.notify(**hook_payload("PermissionRequest-Write") | {"session_id": "restart-b", "project_name": "beta"})["id"]
+    page = open_page(server)
+    expect(page.locator("#requests .request-card")).to_have_count(2)
+    status = page.locator("#conn-status")
+
+    server.stop()
+    expect(status).not_to_have_attribute("data-state", "connected", timeout=5000)
+    expect(status).to_have_attribute("data-state", re.compile(r"^(reconnecting|offline)$"))
+    expect(page.locator("body")).to_have_class(re.compile(r"\bis-disconnected\b"))
+    expect(page.locator("#requests")).to_have_class(re.compile(r"\bstale\b"))
+    expect(page.locator("#requests .request-card")).to_have_count(2)  # still shown, marked stale
+    shot(page, "down")
+
+    server.start()
+    c = idle(server, "restart-c", project_name="gamma")
+    assert server.request("DELETE", f"/api/orchestra/notifications/{a}").status_code == 200
+
+    expect(status).to_have_attribute("data-state", "connected", timeout=10_000)
+    expect(card(page, c)).to_be_visible()
+    expect(card(page, a)).to_have_count(0)
+    expect(page.locator("#requests .request-card")).to_have_count(2)
+    assert card_ids(page) == [c, b]  # no ghost of a, no duplicate of b
+    expect_badge(page, 2)
+    expect(page.locator("#requests")).not_to_have_class(re.compile(r"\bstale\b"))
+    assert [n["id"] for n in server.pending()] == [b, c]
+    shot(page)
+
+
+# ---- 6. two pages ----------------------------------------------------------------------------------
+
+def test_two_pages_stay_in_step(server, tmux, open_page, shot):
+    pane = tmux.echo_pane()
+    first = idle(server, "two-1", pane=pane, tmux=tmux, project_name="myapp")
+    second = idle(server, "two-2", project_name="other")
+    page_a, page_b = open_page(server), open_page(server)
+    for page in (page_a, page_b):
+        expect(page.locator("#requests .request-card")).to_have_count(2)
+
+    card(page_b, first).click()
+    expect(page_b.locator("#modal")).to_have_attribute("data-id", first)
+    card(page_a, first).click()
+    page_a.locator("#response-text").fill("from page A")
+    page_a.locator("#send").click()
+    expect(card(page_b, first)).to_have_count(0, timeout=1000)
+    elsewhere = page_b.locator("#modal-elsewhere")
+    expect(elsewhere).to_be_visible(timeout=1000)
+    expect(elsewhere).to_contain_text("Answered elsewhere")
+    expect(elsewhere).to_contain_text("from page A")
+    expect(page_b.locator("#send")).to_be_disabled()
+    expect_badge(page_b, 1, timeout=1000)
+    tmux.wait_for(pane, re.escape("GOT:'from page A'"))
+    assert tmux.capture(pane).count("GOT:") == 1
+    shot(page_b)
+
+    page_b.locator("#open-next").click()
+    expect(page_b.locator("#modal")).to_have_attribute("data-id", second)
+    expect(page_b.locator("#modal-elsewhere")).to_be_hidden()
+    card(page_a, second).click()
+    page_a.locator("#dismiss").click()
+    expect(card(page_b, second)).to_have_count(0, timeout=1000)
+    expect(page_b.locator("#modal-elsewhere")).to_be_visible(timeout=1000)
+    expect(page_b.locator("#modal-elsewhere-detail")).to_contain_text("dismissed")
+    expect_badge(page_b, 0, timeout=1000)
+    expect_badge(page_a, 0, timeout=1000)
+    assert server.get(second)["status"] == "dismissed"
+    shot(page_b, "dismissed")
+
+
+# ---- 7. not signed in ------------------------------------------------------------------------------
+
+def test_a_browser_without_the_cookie_gets_the_login_help(server, open_page, shot):
+    page = open_page(server, signed_in=False)
+    response = page.goto(server.url + "/")
+    assert response is not None and response.status == 200
+    expect(page.locator("#login-title")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("piko server")
+    expect(page.locator(".login-url")).to_contain_text("/?token=")
+    expect(page.locator("#token")).to_be_visible()
+    shot(page)
+
+    page.locator("#token").fill("not-the-token")
+    page.locator("#token").press("Enter")
+    expect(page.locator("#login-title")).to_be_visible()  # still the help, not a crash
+    page.locator("#token").fill(server.token)
+    page.locator("#token").press("Enter")
+    expect(page.locator("#conn-status")).to_have_attribute("data-state", "connected")
+    expect(page.locator("#empty")).to_be_visible()
+
+
+# ---- 8. keyboard -----------------------------------------------------------------------------------
+
+def test_keyboard_opens_closes_and_picks_options(server, tmux, open_page, shot):
+    pane = fake_dialog_pane(tmux, FIXTURES / "screens" / "screen-askuserquestion.txt")
+    question = server.notify(**hook_payload("PermissionRequest-AskUserQuestion")
+                             | {"tmux_target": pane, "tmux_socket": tmux.socket_path, "project_name": "myapp"})["id"]
+    newer = idle(server, "kbd-idle", project_name="docs")
+    page = open_page(server)
+    expect(page.locator("#requests .request-card")).to_have_count(2)
+    modal = page.locator("#modal")
+
+    page.keyboard.press("n")  # the oldest, although the newest is listed first
+    expect(modal).to_be_visible()
+    expect(modal).to_have_attribute("data-id", question)
+    expect(page.locator("#modal-title")).to_have_text("Claude has a question")
+    expect(page.locator("#questions button.option")).to_have_count(2)
+    page.keyboard.press("Escape")
+    expect(modal).to_be_hidden()
+    expect(card(page, question)).to_be_focused()  # focus goes back to the card it came from
+
+    page.keyboard.press("k")
+    expect(card(page, newer)).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(modal).to_have_attribute("data-id", newer)
+    expect(modal).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(modal).to_be_hidden()
+
+    page.keyboard.press("n")
+    expect(modal).to_have_attribute("data-id", question)
+    expect(page.locator("#questions button.option").nth(1)).to_contain_text("SQLite")
+    shot(page)
+    page.keyboard.press("2")
+    tmux.wait_for(pane, re.escape("GOT:'2'"))  # "2. SQLite" on this screen
+    expect(modal).to_be_hidden()
+    expect(card(page, question)).to_have_count(0)
+    expect_badge(page, 1)
+    assert server.get(question)["response"] == {"Which database should the app use?": "SQLite"}
+
+
+# ---- the README screenshot -------------------------------------------------------------------------
+
+def claude_screen(source: Path, width: int, replacements: dict[str, str]) -> str:
+    """A captured Claude Code screen with its texts swapped and its rules cut to `width` columns."""
+    text = source.read_text(encoding="utf-8")
+    for old, new in replacements.items():
+        text = text.replace(old, new)
+    lines = []
+    for line in text.splitlines():
+        if line and set(line) <= {"─", "╌"}:
+            line = line[:width]
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def backdate(page, ages: dict[str, float]) -> None:
+    """Show the requests as if they had come in `ages` seconds ago (created_at rewritten on the way in)."""
+    now = datetime.now(timezone.utc)
+
+    def stamp(seconds: float) -> str:
+        return (now - timedelta(seconds=seconds)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    def handler(ws) -> None:
+        upstream = ws.connect_to_server()
+
+        def from_server(message) -> None:
+            msg = json.loads(message)
+            for n in msg.get("notifications") or [msg.get("notification") or {}]:
+                if n.get("id") in ages:
+                    n["created_at"] = stamp(ages[n["id"]])
+            ws.send(json.dumps(msg))
+
+        upstream.on_message(from_server)
+
+    page.route_web_socket(re.compile(r"/api/orchestra/ws$"), handler)
+
+
+def test_showcase(server, tmux, open_page, shot, tmp_path):
+    """Four realistic requests from different projects, the Bash one open with its live terminal."""
+    cwd = "/home/dev/billing-api"
+    command = "pytest -q tests/test_invoices.py -k rounding"
+    screen = tmp_path / "bash-screen.txt"
+    screen.write_text(claude_screen(FIXTURES / "screens" / "screen-permission-bash.txt", 74, {
+        "/home/dev/myapp": cwd,
+        "please [bash] now": "fix the rounding in invoice totals, then run the tests",
+        "Running the mock command": "● Update(src/billing/invoice.py)\n  ⎿  Updated 2 lines\n\n● Bash(" + command + ")",
+        "  ⎿  $ touch /tmp/build-marker": "  ⎿  Running…",
+        "Run the mock command": "Run the invoice rounding tests",
+        "touch /tmp/build-marker": command,
+        "Tip: auto mode handles these prompts for you — choose \"switch to auto mode\" below": "",
+        "Yes, and always allow access to /tmp from this project": "Yes, and don't ask again for: pytest:*",
+        "Yes, and switch to auto mode · auto mode handles these prompts for you": "Yes, and switch to auto mode",
+        "⎿": "└",  # the headless browser's monospace font has no U+23BF: keep the README image free of tofu
+    }), encoding="utf-8")
+    pane = fake_dialog_pane(tmux, screen, width=74, height=30)
+
+    ages: dict[str, float] = {}
+    ages[idle(server, "show-idle", project_name="docs-site", env_name="main", cwd="/home/dev/docs-site",
+              message="Claude is waiting for your input")] = 11 * 60
+    ages[server.notify(**hook_payload("PermissionRequest-AskUserQuestion") | {
+        "session_id": "show-question", "project_name": "data-pipeline", "env_name": "feature-etl",
+        "cwd": "/home/dev/data-pipeline",
+        "tool_input": {"questions": [{
+            "question": "Where should the nightly ETL job write its output?", "header": "Output",
+            "multiSelect": False,
+            "options": [{"label": "S3 as Parquet", "description": "Partitioned by day, cheap to query with Athena"},
+                        {"label": "Postgres table", "description": "Upsert into analytics.events"}]}]},
+    })["id"]] = 4 * 60 + 12
+    ages[server.notify(**hook_payload("PermissionRequest-Write") | {
+        "session_id": "show-write", "project_name": "webapp", "env_name": "dark-mode", "cwd": "/home/dev/webapp",
+        "tool_input": {"file_path": "/home/dev/webapp/src/theme/tokens.ts",
+                       "content": "export const dark = {\n  bg: '#0f1115',\n  text: '#e6e8eb',\n};\n"},
+    })["id"]] = 95
+    bash = server.notify(**hook_payload("PermissionRequest-Bash") | {
+        "session_id": "show-bash", "project_name": "billing-api", "env_name": "fix-rounding", "cwd": cwd,
+        "tmux_session": "billing-api-fix-rounding", "tmux_target": pane, "tmux_socket": tmux.socket_path,
+        "tool_input": {"command": command, "description": "Run the invoice rounding tests"},
+    })["id"]
+    ages[bash] = 8
+
+    def showcase_page(**options):
+        page = open_page(**options)
+        backdate(page, ages)
+        login(page, server)
+        expect(page.locator("#requests .request-card")).to_have_count(4)
+        expect(card(page, bash).locator("time.age")).to_have_text("8s ago")
+        return page
+
+    def open_bash(page) -> None:
+        card(page, bash).click()
+        expect(page.locator("#modal")).to_have_attribute("data-id", bash)
+        expect(page.locator("#preview-status")).to_have_text("Live")
+        expect(page.locator("#preview")).to_contain_text("Do you want to proceed?")
+        page.locator("#modal .modal-inner").focus()
+
+    page = showcase_page()
+    expect(page.locator("#toasts .toast")).to_have_count(0)  # they arrived before the page opened
+    expect_badge(page, 4)
+    shot(page, "inbox")
+    open_bash(page)
+    light = shot(page)
+    if os.environ.get("PIKO_UPDATE_SCREENSHOT"):
+        publish(light, ROOT / "docs" / "screenshot.png")
+
+    dark = showcase_page(color_scheme="dark")
+    shot(dark, "dark-inbox")
+    open_bash(dark)
+    shot(dark, "dark")
+
+    phone = showcase_page(viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                          is_mobile=True, has_touch=True)
+    shot(phone, "phone-inbox")
+    open_bash(phone)
+    shot(phone, "phone")
+
+    assert server.get(bash)["status"] == "pending"  # looking answers nothing
