@@ -1,0 +1,108 @@
+"""The PermissionRequest hook waiting for the person's decision, for `piko cc notify`.
+
+Loaded only when a PermissionRequest created a request. The hook then holds the agent's dialog open on
+its side: it long-polls `GET /api/orchestra/notifications/{id}/wait` (a heartbeat line about every 2 s,
+then one JSON line), reconnects while the server restarts, and gives up at a deadline. It watches the agent
+that started it the whole time, so no hook is ever left behind when the agent goes.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from piko import config, fastjson
+from piko.client import ApiError, Client, Unreachable
+
+WAIT_SECONDS_DEFAULT = 3600.0
+READ_TIMEOUT = 3.0  # the server sends a heartbeat line every ~2 s; silence longer than this = gone
+CONNECT_TIMEOUT = 1.0
+RETRY_PAUSE = 0.5
+
+DECIDED, RESOLVED, AGENT_GONE, DEADLINE = "decided", "resolved", "the agent is gone", "deadline reached"
+
+
+class ParentWatch:
+    """Is the agent that started this hook still there? Its parent (the pid seen at start), and
+    `$CLAUDE_PID` when Claude Code set it (the parent may be a shell that outlives it)."""
+
+    def __init__(self, ppid: int) -> None:
+        self.ppid = ppid
+        claude = os.environ.get("CLAUDE_PID", "")
+        self.claude_pid = int(claude) if claude.isdigit() else 0
+
+    def alive(self) -> bool:
+        if self.ppid == 1 and not self.claude_pid:
+            return False  # orphaned before it even started: there is no agent to wait for
+        if self.ppid > 1 and os.getppid() != self.ppid:
+            return False  # the parent died and this process was re-parented
+        for pid in (self.ppid, self.claude_pid):
+            if pid > 1:
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    return False
+                except OSError:
+                    pass  # exists, but is not ours to signal
+        return True
+
+
+def wait_seconds() -> float:
+    """`$PIKO_HOOK_WAIT_SECONDS`, default 3600 (the PermissionRequest hook's timeout in settings)."""
+    try:
+        return float(os.environ.get("PIKO_HOOK_WAIT_SECONDS", WAIT_SECONDS_DEFAULT))
+    except ValueError:
+        return WAIT_SECONDS_DEFAULT
+
+
+def wait_for_decision(client: Client, request_id: str, parent: ParentWatch,
+                      home: str) -> tuple[str, dict | None]:
+    """Wait until the request is decided or resolved; returns (outcome, the hook's output or None).
+
+    Only a decision has an output; every other outcome means: end silently, and leave Claude Code's own
+    dialog in charge.
+    """
+    deadline = time.monotonic() + wait_seconds()
+    path = f"/api/orchestra/notifications/{request_id}/wait"
+    while True:
+        if not parent.alive():
+            return AGENT_GONE, None
+        if time.monotonic() >= deadline:
+            return DEADLINE, None
+        try:
+            result = follow(client, path, parent, deadline)
+        except Unreachable:
+            result = None
+        except ApiError as e:
+            if e.status == 401:
+                client.token = config.read_token(home)  # the server may have made a new token
+                result = None
+            elif e.status < 500:
+                return f"stopped waiting ({e.status} {e.code}: {e.message})", None
+            else:
+                result = None
+        if result is not None:
+            return result
+        time.sleep(RETRY_PAUSE)
+
+
+def follow(client: Client, path: str, parent: ParentWatch, deadline: float) -> tuple[str, dict | None] | None:
+    """Read one /wait answer. Returns (outcome, output) when it ended the wait, None to connect again."""
+    for line in client.stream_lines(path, read_timeout=READ_TIMEOUT, connect_timeout=CONNECT_TIMEOUT):
+        if not parent.alive():
+            return AGENT_GONE, None
+        if time.monotonic() >= deadline:
+            return DEADLINE, None
+        if not line.strip():
+            continue  # heartbeat
+        try:
+            message = fastjson.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(message, dict):
+            continue
+        if message.get("status") == DECIDED and isinstance(message.get("output"), dict):
+            return DECIDED, message["output"]
+        if message.get("status") == RESOLVED:
+            return RESOLVED, None
+    return None  # the answer ended without a final line: the server is restarting

@@ -1,0 +1,471 @@
+"""`piko cc notify`, the hook: real processes fed real payloads, against a real server and against none."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import socket
+import stat
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES, hook_payload
+from tests.support.server import PikoServer
+
+PIKO_SCRIPT = Path(sys.executable).parent / "piko"
+ROOT = Path(__file__).resolve().parents[1]
+HOOK_FIXTURES = sorted(p.stem for p in (FIXTURES / "hooks").glob("*.json"))
+WAIT_ROUTE = "/wait" in (ROOT / "src" / "piko" / "server" / "app.py").read_text()
+
+
+def base_env(home: Path, url: str, **extra: str) -> dict[str, str]:
+    """The hook's environment: no tmux, no Claude, no Piko settings but the ones given."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("TMUX", "CLAUDE", "PIKO_"))}
+    return {**env, "PIKO_HOME": str(home), "PIKO_URL": url, **extra}
+
+
+def notify(stdin: bytes | str | dict, env: dict[str, str], *args: str, script: bool = False,
+           cwd: Path | None = None, timeout: float = 10) -> tuple[subprocess.CompletedProcess, float]:
+    data = json.dumps(stdin).encode() if isinstance(stdin, dict) else stdin.encode() if isinstance(stdin, str) else stdin
+    command = [str(PIKO_SCRIPT)] if script else [sys.executable, "-m", "piko"]
+    started = time.monotonic()
+    result = subprocess.run([*command, "cc", "notify", *args], input=data, env=env, cwd=cwd,
+                            capture_output=True, timeout=timeout)
+    return result, time.monotonic() - started
+
+
+def closed_port_url() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}"
+
+
+def spooled(home: Path) -> list[Path]:
+    folder = home / "spool"
+    return sorted(p for p in folder.glob("*.json")) if folder.is_dir() else []
+
+
+def log_lines(home: Path) -> list[str]:
+    path = home / "notify.log"
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def assert_private_log(home: Path) -> None:
+    assert stat.S_IMODE((home / "notify.log").stat().st_mode) == 0o600
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+
+
+# ---- against a real server -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", HOOK_FIXTURES)
+def test_every_real_payload_is_posted_as_is(name: str, server: PikoServer, piko_home: Path, tmp_path: Path):
+    project = tmp_path / "shop"
+    (project / ".git").mkdir(parents=True)
+    payload = {**hook_payload(name), "cwd": str(project)}
+    result, elapsed = notify(payload, base_env(piko_home, server.url), "--no-wait", cwd=project)
+    assert result.returncode == 0 and result.stdout == b"" and result.stderr == b""
+    assert elapsed < 5
+    assert log_lines(piko_home) == []  # nothing went wrong
+    assert spooled(piko_home) == []
+    records = server.request("GET", "/api/orchestra/notifications", params={"status": "all"}).json()["notifications"]
+    if name.startswith(("PermissionRequest", "Notification")):
+        assert len(records) == 1
+    for record in records:  # whatever the lifecycle made of it, it is this event, as it was sent
+        for field in ("hook_event_name", "session_id", "cwd", "tool_name", "tool_input", "notification_type"):
+            assert record[field] == payload.get(field), field
+        if "message" in payload:
+            assert record["message"] == payload["message"]
+        assert record["project_name"] == "shop" and record["env_name"] is None
+        assert record["tmux_target"] is None and record["tmux_socket"] is None
+        assert record["extra"]["transcript_path"] == payload["transcript_path"]  # every other field kept
+
+
+def test_where_it_came_from_tmux_pane_session_and_socket(server: PikoServer, piko_home: Path, tmux, tmp_path: Path):
+    pane = tmux.new_session(["sleep", "60"], name="shop-feature-x")
+    project = tmp_path / "shop"
+    (project / ".git").mkdir(parents=True)
+    env = base_env(piko_home, server.url, TMUX=f"{tmux.socket_path},12345,0", TMUX_PANE=pane,
+                   CLAUDE_CODE_SESSION_ID="sess-from-env")
+    payload = {k: v for k, v in hook_payload("Notification-idle_prompt").items() if k != "session_id"}
+    result, _ = notify({**payload, "cwd": str(project / "src")}, env, script=True)  # the installed entry point
+    assert result.returncode == 0 and result.stdout == b""
+    [record] = server.pending()
+    assert record["tmux_target"] == pane
+    assert record["tmux_socket"] == tmux.socket_path
+    assert record["tmux_session"] == "shop-feature-x"
+    assert record["project_name"] == "shop" and record["env_name"] == "shop-feature-x"
+    assert record["session_id"] == "sess-from-env"
+
+
+def test_where_it_came_from_worktree_and_environment(server: PikoServer, piko_home: Path, tmp_path: Path):
+    worktree = tmp_path / "shop" / ".piko" / "worktrees" / "feat-y" / "src"
+    worktree.mkdir(parents=True)
+    payload = {**hook_payload("Notification-idle_prompt"), "cwd": str(worktree)}
+    assert notify(payload, base_env(piko_home, server.url))[0].returncode == 0
+    [record] = server.pending()
+    assert (record["project_name"], record["env_name"]) == ("shop", "feat-y")
+
+    env = base_env(piko_home, server.url, PIKO_PROJECT="billing", PIKO_ENV_NAME="hotfix")
+    assert notify({**payload, "session_id": "other"}, env)[0].returncode == 0
+    latest = server.pending()[-1]
+    assert (latest["project_name"], latest["env_name"]) == ("billing", "hotfix")
+
+
+def test_pane_found_from_tmux_when_claude_dropped_tmux_pane(server: PikoServer, piko_home: Path, tmux, tmp_path: Path):
+    """One Claude release stripped $TMUX_PANE: the hook finds its pane among its ancestors' panes."""
+    payload_file = tmp_path / "payload.json"
+    payload_file.write_text(json.dumps(hook_payload("Notification-idle_prompt")))
+    tmux.new_session(["sleep", "60"], name="decoy")  # another pane, active in another session
+    script = (f"env -u TMUX_PANE PIKO_HOME={piko_home} PIKO_URL={server.url} "
+              f"{PIKO_SCRIPT} cc notify < {payload_file}; echo DONE; sleep 60")
+    pane = tmux.new_session(["sh", "-c", script], name="agent")
+    tmux.wait_for(pane, "DONE")
+    [record] = server.pending()
+    assert record["tmux_target"] == pane and record["tmux_session"] == "agent"
+
+
+def test_import_loads_nothing_heavy():
+    code = ("import sys, piko.cli.notify, piko.cli.notify_wait, piko.cli.notify_tmux, piko.spool; "
+            "print(' '.join(sorted(m for m in sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    heavy = {"starlette", "uvicorn", "click", "questionary", "prompt_toolkit", "httpx", "http", "asyncio",
+             "sqlite3", "piko.server", "re", "json", "typing", "enum", "socket", "subprocess", "pathlib"}
+    assert not [m for m in out if m in heavy or m.split(".")[0] in heavy]
+
+
+# ---- when things go wrong ----------------------------------------------------------------------------
+
+def test_server_down_spools_fast_and_the_server_replays_in_order(piko_home: Path):
+    env = base_env(piko_home, closed_port_url())
+    ask = hook_payload("PermissionRequest-Bash")
+    ran = {**ask, "hook_event_name": "PostToolUse", "tool_response": {"stdout": ""}}
+    del ran["permission_suggestions"]
+    idle = hook_payload("Notification-idle_prompt") | {"session_id": "another-session"}
+    for i, payload in enumerate((ask, ran, idle), start=1):
+        result, elapsed = notify(payload, env)
+        assert result.returncode == 0 and result.stdout == b""
+        assert elapsed < 1.5
+        assert len(spooled(piko_home)) == i
+    assert all("spooled" in line for line in log_lines(piko_home))
+    assert_private_log(piko_home)
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in spooled(piko_home))
+
+    srv = PikoServer(piko_home).start()
+    try:
+        assert spooled(piko_home) == []
+        [pending] = srv.pending()
+        assert pending["session_id"] == "another-session" and pending["kind"] == "idle"
+        history = srv.request("GET", "/api/orchestra/notifications", params={"status": "resolved"}).json()
+        [stale] = history["notifications"]
+        assert stale["tool_name"] == "Bash" and stale["resolved_via"] == "event:PostToolUse"
+    finally:
+        srv.stop()
+
+
+def test_a_server_that_never_answers_costs_about_a_second(piko_home: Path):
+    with socket.socket() as listener:  # accepts connections (backlog) but never answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        result, elapsed = notify(hook_payload("Stop"), base_env(piko_home, url))
+    assert result.returncode == 0 and result.stdout == b""
+    assert elapsed < 1.5
+    assert len(spooled(piko_home)) == 1
+
+
+@pytest.mark.parametrize("stdin, logged", [
+    (b"", "empty stdin"),
+    (b"{not json", "malformed stdin"),
+    (b"[1, 2]", "not an object"),
+    (b"\xff\xfe garbage", "malformed stdin"),
+])
+def test_bad_stdin_never_hurts_the_agent(stdin: bytes, logged: str, piko_home: Path):
+    result, elapsed = notify(stdin, base_env(piko_home, closed_port_url()))
+    assert result.returncode == 0 and result.stdout == b"" and elapsed < 1.5
+    [line] = log_lines(piko_home)
+    assert logged in line
+    assert_private_log(piko_home)
+    if stdin:  # kept for a person to look at, never replayed
+        assert [p.read_bytes() for p in (piko_home / "spool" / "rejected").iterdir()] == [stdin]
+        assert spooled(piko_home) == []
+
+
+def test_stdin_left_open_is_not_waited_on(piko_home: Path):
+    proc = subprocess.Popen([sys.executable, "-m", "piko", "cc", "notify"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, env=base_env(piko_home, closed_port_url()))
+    started = time.monotonic()
+    try:
+        assert proc.wait(timeout=3) == 0
+    finally:
+        proc.stdin.close()
+    assert time.monotonic() - started < 1.5 and proc.stdout.read() == b""
+
+
+def test_bad_token_spools_the_event_and_logs(server: PikoServer, tmp_path: Path):
+    home = tmp_path / "other-home"
+    home.mkdir(mode=0o755)
+    (home / "token").write_text("not-the-token\n")
+    result, elapsed = notify(hook_payload("PermissionRequest-Bash"), base_env(home, server.url))
+    assert result.returncode == 0 and result.stdout == b"" and elapsed < 1.5
+    [line] = log_lines(home)
+    assert "PermissionRequest" in line and "401" in line and "spooled" in line
+    assert_private_log(home)  # the folder was tightened to 0700
+    assert len(spooled(home)) == 1
+    assert server.pending() == []
+
+
+def test_a_refused_event_is_logged_and_kept_aside(server: PikoServer, piko_home: Path):
+    payload = hook_payload("PermissionRequest-Bash") | {"tool_input": "not an object"}
+    result, _ = notify(payload, base_env(piko_home, server.url))
+    assert result.returncode == 0 and result.stdout == b""
+    [line] = log_lines(piko_home)
+    assert "400" in line and "tool_input must be a JSON object" in line
+    [kept] = (piko_home / "spool" / "rejected").iterdir()
+    assert json.loads(kept.read_text())["tool_input"] == "not an object"
+    assert spooled(piko_home) == []  # not retried
+
+
+def test_tool_input_is_logged_only_in_debug(piko_home: Path):
+    payload = hook_payload("PermissionRequest-Bash")
+    secret = payload["tool_input"]["command"]
+    env = base_env(piko_home, closed_port_url())
+    notify(payload, env)
+    assert secret not in (piko_home / "notify.log").read_text()
+    notify(payload, env, "--debug")
+    notify(payload, {**env, "PIKO_DEBUG": "1"})
+    lines = log_lines(piko_home)
+    assert len(lines) == 3 and secret not in lines[0] and secret in lines[1] and secret in lines[2]
+
+
+# ---- waiting for a person's decision (PermissionRequest) ---------------------------------------------
+
+class FakeWaitServer:
+    """Speaks the /wait protocol the way the server does (chunked lines: heartbeats, then one JSON line),
+    with scripted misbehaviour, to test the hook's side of it: retries, heartbeats, the final line."""
+
+    def __init__(self, waits: list[list[bytes]]) -> None:
+        self.waits = waits  # per /wait connection: the lines to send; ends without a final line = drop
+        self.wait_calls = 0
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn: socket.socket) -> None:
+        with conn:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                request += conn.recv(65536)
+            head, _, body = request.partition(b"\r\n\r\n")
+            if head.startswith(b"POST /api/orchestra/notify"):
+                answer = json.dumps({"id": "abcdefabcdef", "action": "created", "notification": None}).encode()
+                conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
+                             b"connection: close\r\n\r\n%s" % (len(answer), answer))
+                return
+            assert head.startswith(b"GET /api/orchestra/notifications/abcdefabcdef/wait")
+            script = self.waits[min(self.wait_calls, len(self.waits) - 1)]
+            self.wait_calls += 1
+            conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: application/x-ndjson\r\n"
+                         b"transfer-encoding: chunked\r\n\r\n")
+            try:
+                for line in script:
+                    if line == b"PAUSE":
+                        time.sleep(0.3)
+                        continue
+                    conn.sendall(b"%x\r\n%s\r\n" % (len(line), line))
+                if script and script[-1].startswith(b"{"):
+                    conn.sendall(b"0\r\n\r\n")
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_hook_waits_through_heartbeats_and_a_dropped_connection_then_prints_the_decision(piko_home: Path):
+    output = {"hookSpecificOutput": {"hookEventName": "PermissionRequest", "decision": {"behavior": "allow"}}}
+    fake = FakeWaitServer([
+        [b"\n", b"PAUSE", b"\n"],  # the server restarts: the answer ends without a final line
+        [b"\n", b"PAUSE", b"\n", b"PAUSE", json.dumps({"status": "decided", "output": output}).encode() + b"\n"],
+    ])
+    try:
+        result, _ = notify(hook_payload("PermissionRequest-Bash"), base_env(piko_home, fake.url))
+    finally:
+        fake.close()
+    assert result.returncode == 0
+    assert json.loads(result.stdout) == output
+    assert fake.wait_calls == 2
+
+
+def test_hook_ends_silently_when_the_request_is_resolved_another_way(piko_home: Path):
+    fake = FakeWaitServer([[b"\n", b'{"status": "resolved", "output": null}\n']])
+    try:
+        result, _ = notify(hook_payload("PermissionRequest-Bash"), base_env(piko_home, fake.url))
+        no_wait, _ = notify(hook_payload("PermissionRequest-Bash"), base_env(piko_home, fake.url), "--no-wait")
+    finally:
+        fake.close()
+    assert result.returncode == 0 and result.stdout == b""
+    assert no_wait.returncode == 0 and no_wait.stdout == b""
+    assert fake.wait_calls == 1  # --no-wait did not wait
+
+
+def test_waiting_hook_exits_when_the_agent_is_gone(piko_home: Path, tmp_path: Path):
+    fake = FakeWaitServer([[b"\n", b"PAUSE"] * 200])  # heartbeats for a minute
+    payload = tmp_path / "payload.json"
+    payload.write_text(json.dumps(hook_payload("PermissionRequest-Bash")))
+    agent = ("import subprocess, sys, time; "
+             "p = subprocess.Popen([sys.executable, '-m', 'piko', 'cc', 'notify'], "
+             f"stdin=open({str(payload)!r}), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
+             "print(p.pid, flush=True); time.sleep(1)")  # the 'agent' goes away while its hook waits
+    pid = 0
+    try:
+        out = subprocess.run([sys.executable, "-c", agent], env=base_env(piko_home, fake.url),
+                             capture_output=True, text=True, timeout=10, cwd=ROOT).stdout
+        pid = int(out.strip())
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.1)
+        assert not _alive(pid), "the hook outlived its agent"
+        assert fake.wait_calls >= 1
+    finally:
+        fake.close()
+        if pid and _alive(pid):
+            os.kill(pid, 9)
+
+
+def test_a_hook_orphaned_before_it_started_does_not_wait(piko_home: Path, tmp_path: Path):
+    fake = FakeWaitServer([[b"\n", b"PAUSE"] * 200])
+    payload, seen = tmp_path / "payload.json", tmp_path / "ppid"
+    payload.write_text(json.dumps(hook_payload("PermissionRequest-Bash")))
+    orphan = ("import os, sys, time; time.sleep(0.3); "  # by then the shell that started it is gone
+              f"open({str(seen)!r}, 'w').write(str(os.getppid())); "
+              f"fd = os.open({str(payload)!r}, os.O_RDONLY); os.dup2(fd, 0); "
+              "os.execv(sys.executable, [sys.executable, '-m', 'piko', 'cc', 'notify'])")
+    try:
+        subprocess.run(["sh", "-c", f"{shlex.quote(sys.executable)} -c {shlex.quote(orphan)} >/dev/null 2>&1 &"],
+                       env=base_env(piko_home, fake.url), cwd=ROOT, timeout=5, check=True)
+        deadline = time.monotonic() + 5
+        while not (seen.exists() and seen.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if seen.read_text() != "1":
+            pytest.skip("orphans are adopted by a subreaper here, not by init")
+        time.sleep(1.5)
+        stray = processes_with(f"PIKO_HOME={piko_home}")
+        assert not stray, "an orphaned hook is waiting"
+    finally:
+        fake.close()
+        for pid in processes_with(f"PIKO_HOME={piko_home}"):
+            os.kill(pid, 9)
+
+
+def processes_with(variable: str) -> list[int]:
+    """Live processes whose environment holds `variable` (NAME=value)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                if variable.encode() in (entry / "environ").read_bytes().split(b"\0") and _alive(int(entry.name)):
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def start_waiting_hook(server: PikoServer, home: Path) -> tuple[subprocess.Popen, dict]:
+    hook = subprocess.Popen([sys.executable, "-m", "piko", "cc", "notify"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=base_env(home, server.url))
+    hook.stdin.write(json.dumps(hook_payload("PermissionRequest-Bash")).encode())
+    hook.stdin.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        waiting = [n for n in server.pending() if n["hook_waiting"]]
+        if waiting:
+            return hook, waiting[0]
+        time.sleep(0.05)
+    hook.kill()
+    raise AssertionError("the hook never started waiting")
+
+
+def finish(hook: subprocess.Popen, timeout: float = 5) -> bytes:
+    try:
+        assert hook.wait(timeout=timeout) == 0
+        return hook.stdout.read()
+    finally:
+        if hook.poll() is None:
+            hook.kill()
+            hook.wait()
+
+
+needs_wait_route = pytest.mark.skipif(
+    not WAIT_ROUTE, reason="the server has no GET /api/orchestra/notifications/{id}/wait yet; "
+                           "the hook's side is tested against FakeWaitServer")
+
+
+@needs_wait_route
+def test_a_decision_from_piko_respond_reaches_the_waiting_hook(server: PikoServer, piko_home: Path):
+    hook, record = start_waiting_hook(server, piko_home)
+    answer = subprocess.run([sys.executable, "-m", "piko", "respond", record["id"][:5], "--allow"],
+                            env=base_env(piko_home, server.url), capture_output=True, text=True, timeout=15)
+    assert answer.returncode == 0, answer.stderr
+    assert "through the waiting hook" in answer.stdout
+    assert json.loads(finish(hook)) == {"hookSpecificOutput": {"hookEventName": "PermissionRequest",
+                                                               "decision": {"behavior": "allow"}}}
+
+
+@needs_wait_route
+def test_the_waiting_hook_ends_silently_when_the_agent_moves_on(server: PikoServer, piko_home: Path):
+    hook, record = start_waiting_hook(server, piko_home)
+    ran = {**hook_payload("PermissionRequest-Bash"), "hook_event_name": "PostToolUse"}
+    result, _ = notify(ran, base_env(piko_home, server.url))  # answered in the terminal: the tool ran
+    assert result.returncode == 0
+    assert finish(hook) == b""
+    assert server.get(record["id"])["resolved_via"] == "event:PostToolUse"
+
+
+@needs_wait_route
+def test_the_waiting_hook_survives_a_server_restart(server: PikoServer, piko_home: Path):
+    hook, record = start_waiting_hook(server, piko_home)
+    server.restart()  # same port, same home: the hook reconnects
+    deadline = time.monotonic() + 10
+    while not server.get(record["id"])["hook_waiting"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    answer = server.respond(notification_id=record["id"], decision="always")
+    assert answer.status_code == 200 and answer.json()["delivered_via"] == "hook", answer.text
+    decision = json.loads(finish(hook))["hookSpecificOutput"]["decision"]
+    assert decision["behavior"] == "allow"
+    assert decision["updatedPermissions"] == [hook_payload("PermissionRequest-Bash")["permission_suggestions"][0]]
+
+
+def test_outside_git_the_folder_claude_started_in_names_the_project(server: PikoServer, piko_home: Path, tmp_path: Path):
+    plain = tmp_path / "plain-project" / "sub"
+    plain.mkdir(parents=True)
+    payload = {**hook_payload("Notification-idle_prompt"), "cwd": str(plain)}
+    env = base_env(piko_home, server.url, CLAUDE_PROJECT_DIR=str(plain.parent))
+    assert notify(payload, env)[0].returncode == 0
+    assert server.pending()[0]["project_name"] == "plain-project"
+    assert notify({**payload, "session_id": "no-project-dir"}, base_env(piko_home, server.url))[0].returncode == 0
+    assert server.pending()[-1]["project_name"] == "sub"
