@@ -99,6 +99,10 @@ def test_where_it_came_from_tmux_pane_session_and_socket(server: PikoServer, pik
     [record] = server.pending()
     assert record["tmux_target"] == pane
     assert record["tmux_socket"] == tmux.socket_path
+    deadline = time.monotonic() + 5  # the server asks tmux for the session's name, just after
+    while record["tmux_session"] is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+        [record] = server.pending()
     assert record["tmux_session"] == "shop-feature-x"
     assert record["project_name"] == "shop" and record["env_name"] == "shop-feature-x"
     assert record["session_id"] == "sess-from-env"
@@ -469,3 +473,16 @@ def test_outside_git_the_folder_claude_started_in_names_the_project(server: Piko
     assert server.pending()[0]["project_name"] == "plain-project"
     assert notify({**payload, "session_id": "no-project-dir"}, base_env(piko_home, server.url))[0].returncode == 0
     assert server.pending()[-1]["project_name"] == "sub"
+
+
+def test_events_spooled_while_the_server_runs_are_picked_up(server: PikoServer, piko_home: Path):
+    """A hook that gave up on a busy server spooled its event: the running server still gets it."""
+    from piko import spool
+
+    spool.write(piko_home, hook_payload("PermissionRequest-Bash"))
+    deadline = time.monotonic() + 10
+    while not server.pending() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    [record] = server.pending()
+    assert record["tool_name"] == "Bash"
+    assert list(spool.pending(piko_home)) == []

@@ -251,7 +251,8 @@ def locate(payload: dict[str, Any], environ: Any, *, ask_tmux: bool = True) -> d
     tmux_env = environ.get("TMUX") or None
     pane = environ.get("TMUX_PANE") or None
     session = None
-    if tmux_env and ask_tmux:
+    if tmux_env and ask_tmux and not pane:
+        # With $TMUX_PANE the server asks tmux for the session name itself, off the hook's clock.
         from piko.cli.notify_tmux import tmux_pane_session
 
         pane, session = tmux_pane_session(tmux_env.split(",", 1)[0], pane)

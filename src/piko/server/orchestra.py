@@ -52,6 +52,7 @@ class Orchestra:
         # Hooks waiting for a decision (PermissionRequest): request id -> future of the hook's output.
         self.hook_waiters: dict[str, asyncio.Future[dict | None]] = {}
         self._hook_acks: dict[str, asyncio.Future[None]] = {}
+        self._background: set[asyncio.Task] = set()
 
     # ---- reading ---------------------------------------------------------------------------------
 
@@ -178,7 +179,29 @@ class Orchestra:
         if replaced:
             self._announce("resolved", replaced)
         self._announce("created", record)
+        if record["tmux_target"] and not record["tmux_session"]:
+            task = asyncio.get_running_loop().create_task(self._name_session(record))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
         return {"id": record["id"], "action": "created", "notification": record}
+
+    async def _name_session(self, record: dict[str, Any]) -> None:
+        """Fill in the tmux session's name (and the env name, when none was given) from the pane, so
+        the hook need not spend its time asking tmux."""
+        try:
+            out = await tmux.run(record.get("tmux_socket"), "display-message", "-p", "-t",
+                                 record["tmux_target"], "#{session_name}")
+        except tmux.TmuxError:
+            return
+        name = out.strip()
+        if not name or record["status"] != "pending" or record.get("tmux_session"):
+            return
+        record["tmux_session"] = name
+        if not record.get("env_name"):
+            record["env_name"] = name
+        record["updated_at"] = now()
+        self.store.update(record)
+        self._announce("updated", record)
 
     def _enrich(self, current: dict[str, Any], fields: dict[str, Any], extra: dict[str, Any]) -> dict:
         """The Notification for a dialog already known from its PermissionRequest: one request, enriched."""

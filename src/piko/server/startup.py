@@ -1,5 +1,6 @@
-"""Work the server does when it starts: replay the hook events spooled while it was down, then watch
-the panes of pending requests (server/watcher.py)."""
+"""Work the server does when it starts: replay the hook events spooled while it was down, keep picking
+up events spooled while it runs (a hook that timed out on a busy server), and watch the panes of pending
+requests (server/watcher.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from piko.server.orchestra import ApiError
 from piko.server.watcher import Watcher
 
 log = logging.getLogger("piko.server")
+
+SPOOL_SCAN_INTERVAL = 2.0
 
 
 def replay_spool(orchestra: Any, home: Path) -> int:
@@ -40,7 +43,18 @@ def tasks(home: Path) -> list[Callable[[Any], Awaitable[asyncio.Task | None]]]:
         if n:
             log.warning("replayed %d hook event(s) spooled while the server was down", n)
 
+    async def keep_replaying(app: Any) -> asyncio.Task:
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(SPOOL_SCAN_INTERVAL)
+                try:
+                    replay_spool(app.state.orchestra, home)
+                except Exception:  # a bad file must not stop the scanning
+                    log.exception("replaying the spool failed")
+
+        return asyncio.create_task(loop())
+
     async def watch(app: Any) -> asyncio.Task:
         return asyncio.create_task(Watcher(app.state.orchestra).run())
 
-    return [replay, watch]
+    return [replay, keep_replaying, watch]
