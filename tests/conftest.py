@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.browser import browser, open_page, shot  # noqa: F401 - one browser for the session
 from tests.support.server import PikoServer
 from tests.support.tmux import TmuxServer
 

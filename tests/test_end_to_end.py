@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support.agents import Rig
-from tests.support.browser import browser, open_page, shot  # noqa: F401 - fixtures
+
 from tests.support.claude_cli import require_claude
 from tests.support.fake_anthropic import FakeAnthropic
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import FIXTURES, hook_payload
-from tests.support.browser import ROOT, browser, login, open_page, publish, shot  # noqa: F401 (fixtures)
+from tests.support.browser import ROOT, login, publish
 
 pytestmark = pytest.mark.browser
 
