@@ -150,7 +150,9 @@ def test_two_agents_waiting_at_once_each_get_their_own_answer(rig, tmp_path):
     ta, tb = marker(tmp_path), marker(tmp_path)
     a.type_prompt(f"please [bash:touch {ta}] now")
     b.type_prompt(f"please [bash:touch {tb}] now")
-    ra, rb = rig.wait_request(is_bash(ta)), rig.wait_request(is_bash(tb))
+    # The server names each request's tmux session from its pane, just after it arrives.
+    ra = rig.wait_request(lambda r: is_bash(ta)(r) and r["tmux_session"])
+    rb = rig.wait_request(lambda r: is_bash(tb)(r) and r["tmux_session"])
     assert ra["tmux_target"] == a.pane_id and rb["tmux_target"] == b.pane_id
     assert ra["tmux_session"] == "alpha" and rb["tmux_session"] == "beta"
     a.wait_for("Do you want to proceed?")
