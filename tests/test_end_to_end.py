@@ -142,6 +142,8 @@ def test_question_answered_with_an_option_in_the_browser(rig, open_page):
     expect(card(page, request["id"])).to_have_count(0, timeout=5000)
     rig.api.wait_for(lambda api: any("SQLite" in str(t) for t in api.tool_results()), timeout=15)
     assert rig.server.get(request["id"])["resolved_via"] == "hook"
+    agent.wait_for("Allowed by PermissionRequest hook")  # the hook answered: no key was typed
+    assert "→ SQLite" in agent.capture(history=True)
 
 
 def test_two_agents_waiting_at_once_each_get_their_own_answer(rig, tmp_path):
@@ -178,6 +180,13 @@ def test_always_allow_returns_a_permission_suggestion(rig, tmp_path):
     r = rig.server.respond(notification_id=request["id"], decision="always")
     assert r.status_code == 200 and r.json()["delivered_via"] == "hook"
     agent.wait_for("Allowed by PermissionRequest hook")
+    assert wait_exists(target)
+    rig.wait_request(lambda r: r["kind"] == "idle")  # its turn ended
+    # Don't ask again: the same kind of command in the same folder now runs without a dialog.
+    again = marker(tmp_path)
+    agent.type_prompt(f"please [bash:touch {again}] now")
+    assert wait_exists(again, timeout=20), agent.capture()
+    assert not any(is_bash(again)(r) for r in rig.server.pending())
 
 
 def test_deny_with_a_message_reaches_claude(rig, tmp_path):

@@ -104,7 +104,9 @@ def options_for(kind: str, tool_input: dict | None, suggestions: list | None) ->
     if kind == "permission":
         options = [{"key": "1", "label": "Yes", "decision": "allow"}]
         if suggestions:
-            options.append({"key": "2", "label": "Yes, and don't ask again", "decision": "always"})
+            grants = describe_suggestions(suggestions)
+            label = "Yes, and don't ask again" + (f" ({grants})" if grants else "")
+            options.append({"key": "2", "label": label, "decision": "always"})
         options.append({"key": str(len(options) + 1), "label": "No", "decision": "deny"})
         return options
     if kind == "question":
@@ -120,6 +122,27 @@ def options_for(kind: str, tool_input: dict | None, suggestions: list | None) ->
             if isinstance(opt, dict)
         ]
     return []
+
+
+def describe_suggestions(suggestions: list) -> str:
+    """What Claude Code's permission suggestions grant, in a few words: "access to /tmp · accept edits"."""
+    parts: list[str] = []
+    for item in suggestions:
+        if not isinstance(item, dict):
+            continue
+        kind = item.get("type")
+        if kind == "addDirectories":
+            parts.append("access to " + ", ".join(str(d) for d in item.get("directories") or []))
+        elif kind == "setMode":
+            mode = str(item.get("mode", ""))
+            parts.append({"acceptEdits": "accept edits mode", "bypassPermissions": "bypass permissions mode"}
+                         .get(mode, f"{mode} mode"))
+        elif kind in ("addRules", "replaceRules"):
+            rules = item.get("rules") or []
+            names = [f"{r.get('toolName')}({r['ruleContent']})" if r.get("ruleContent") else str(r.get("toolName"))
+                     for r in rules if isinstance(r, dict)]
+            parts.append("allow " + ", ".join(names))
+    return " · ".join(p for p in parts if p)
 
 
 def stop_message(extra: dict[str, Any]) -> str:
@@ -224,5 +247,7 @@ def hook_decision(record: dict[str, Any], plan: dict[str, Any]) -> dict[str, Any
         decision = {"behavior": "allow"}
         suggestions = record.get("permission_suggestions") or []
         if plan["decision"] == "always" and suggestions:
-            decision["updatedPermissions"] = [suggestions[0]]
+            # All of them, as Claude Code's own "don't ask again" option does for a file edit; the
+            # option's label says what they grant (describe_suggestions).
+            decision["updatedPermissions"] = suggestions
     return {"hookSpecificOutput": {"hookEventName": "PermissionRequest", "decision": decision}}

@@ -50,3 +50,35 @@ def test_numbered_list_in_the_answer_above_a_dialog_is_not_taken_for_it():
     text = "● Steps:\n  1. Build\n  2. Test\n  3. Ship\n" + screen("screen-permission-write")
     assert [label for _, label in claude.screen_options(text)][0] == "Yes"
     assert len(claude.screen_options(text)) == 3
+
+
+def _record(name: str) -> dict:
+    import json
+
+    payload = json.loads((Path(__file__).parent / "fixtures" / "hooks" / f"{name}.json").read_text())
+    return {**payload, "kind": claude.kind_of({"hook_event_name": payload["hook_event_name"],
+                                               "tool_name": payload["tool_name"], "notification_type": None})}
+
+
+def test_hook_decisions():
+    bash = _record("PermissionRequest-Bash")
+    out = claude.hook_decision(bash, {"type": "decision", "decision": "allow"})
+    assert out == {"hookSpecificOutput": {"hookEventName": "PermissionRequest", "decision": {"behavior": "allow"}}}
+    always = claude.hook_decision(bash, {"type": "decision", "decision": "always"})["hookSpecificOutput"]["decision"]
+    assert always["updatedPermissions"] == bash["permission_suggestions"]
+    deny = claude.hook_decision(bash, {"type": "decision", "decision": "deny", "message": "no"})
+    assert deny["hookSpecificOutput"]["decision"] == {"behavior": "deny", "message": "no"}
+    ask = _record("PermissionRequest-AskUserQuestion")
+    answers = {"Which database should the app use?": "SQLite"}
+    out = claude.hook_decision(ask, {"type": "answers", "answers": answers})["hookSpecificOutput"]["decision"]
+    assert out["behavior"] == "allow" and out["updatedInput"]["answers"] == answers
+    assert out["updatedInput"]["questions"] == ask["tool_input"]["questions"]
+
+
+def test_always_option_says_what_it_grants():
+    bash = _record("PermissionRequest-Bash")
+    options = claude.options_for("permission", bash["tool_input"], bash["permission_suggestions"])
+    assert options[1]["label"] == "Yes, and don't ask again (access to /tmp · accept edits mode)"
+    rules = [{"type": "addRules", "rules": [{"toolName": "Bash", "ruleContent": "npm test:*"}], "behavior": "allow"}]
+    assert claude.describe_suggestions(rules) == "allow Bash(npm test:*)"
+    assert [o["decision"] for o in claude.options_for("permission", {}, [])] == ["allow", "deny"]
