@@ -16,19 +16,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import FIXTURES, hook_payload
+from tests.support.hook import hook_env as base_env, waiting_hook
 from tests.support.server import PikoServer
 
 PIKO_SCRIPT = Path(sys.executable).parent / "piko"
 ROOT = Path(__file__).resolve().parents[1]
 HOOK_FIXTURES = sorted(p.stem for p in (FIXTURES / "hooks").glob("*.json"))
 WAIT_ROUTE = "/wait" in (ROOT / "src" / "piko" / "server" / "app.py").read_text()
-
-
-def base_env(home: Path, url: str, **extra: str) -> dict[str, str]:
-    """The hook's environment: no tmux, no Claude, no Piko settings but the ones given."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("TMUX", "CLAUDE", "PIKO_"))}
-    return {**env, "PIKO_HOME": str(home), "PIKO_URL": url, **extra}
 
 
 def notify(stdin: bytes | str | dict, env: dict[str, str], *args: str, script: bool = False,
@@ -399,19 +393,6 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def start_waiting_hook(server: PikoServer, home: Path) -> tuple[subprocess.Popen, dict]:
-    hook = subprocess.Popen([sys.executable, "-m", "piko", "cc", "notify"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=base_env(home, server.url))
-    hook.stdin.write(json.dumps(hook_payload("PermissionRequest-Bash")).encode())
-    hook.stdin.close()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        waiting = [n for n in server.pending() if n["hook_waiting"]]
-        if waiting:
-            return hook, waiting[0]
-        time.sleep(0.05)
-    hook.kill()
-    raise AssertionError("the hook never started waiting")
 
 
 def finish(hook: subprocess.Popen, timeout: float = 5) -> bytes:
@@ -431,7 +412,7 @@ needs_wait_route = pytest.mark.skipif(
 
 @needs_wait_route
 def test_a_decision_from_piko_respond_reaches_the_waiting_hook(server: PikoServer, piko_home: Path):
-    hook, record = start_waiting_hook(server, piko_home)
+    hook, record = waiting_hook(server, piko_home)
     answer = subprocess.run([sys.executable, "-m", "piko", "respond", record["id"][:5], "--allow"],
                             env=base_env(piko_home, server.url), capture_output=True, text=True, timeout=15)
     assert answer.returncode == 0, answer.stderr
@@ -442,7 +423,7 @@ def test_a_decision_from_piko_respond_reaches_the_waiting_hook(server: PikoServe
 
 @needs_wait_route
 def test_the_waiting_hook_ends_silently_when_the_agent_moves_on(server: PikoServer, piko_home: Path):
-    hook, record = start_waiting_hook(server, piko_home)
+    hook, record = waiting_hook(server, piko_home)
     ran = {**hook_payload("PermissionRequest-Bash"), "hook_event_name": "PostToolUse"}
     result, _ = notify(ran, base_env(piko_home, server.url))  # answered in the terminal: the tool ran
     assert result.returncode == 0
@@ -452,7 +433,7 @@ def test_the_waiting_hook_ends_silently_when_the_agent_moves_on(server: PikoServ
 
 @needs_wait_route
 def test_the_waiting_hook_survives_a_server_restart(server: PikoServer, piko_home: Path):
-    hook, record = start_waiting_hook(server, piko_home)
+    hook, record = waiting_hook(server, piko_home)
     server.restart()  # same port, same home: the hook reconnects
     deadline = time.monotonic() + 10
     while not server.get(record["id"])["hook_waiting"] and time.monotonic() < deadline:
@@ -461,7 +442,7 @@ def test_the_waiting_hook_survives_a_server_restart(server: PikoServer, piko_hom
     assert answer.status_code == 200 and answer.json()["delivered_via"] == "hook", answer.text
     decision = json.loads(finish(hook))["hookSpecificOutput"]["decision"]
     assert decision["behavior"] == "allow"
-    assert decision["updatedPermissions"] == [hook_payload("PermissionRequest-Bash")["permission_suggestions"][0]]
+    assert decision["updatedPermissions"] == hook_payload("PermissionRequest-Bash")["permission_suggestions"]
 
 
 def test_outside_git_the_folder_claude_started_in_names_the_project(server: PikoServer, piko_home: Path, tmp_path: Path):

@@ -12,14 +12,14 @@ import time
 from pathlib import Path
 
 from tests.conftest import hook_payload
+from tests.support.hook import hook_env, waiting_hook
 from tests.support.server import PikoServer
 
 PIKO_SCRIPT = Path(sys.executable).parent / "piko"
 
 
 def env_for(server: PikoServer | None, home: Path, url: str | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TMUX", "CLAUDE", "PIKO_"))}
-    return {**env, "PIKO_HOME": str(home), "PIKO_URL": url or (server.url if server else "")}
+    return hook_env(home, url or (server.url if server else ""))
 
 
 def respond(*args: str, env: dict[str, str], script: bool = False) -> subprocess.CompletedProcess:
@@ -78,20 +78,6 @@ def test_option_presses_the_key(server: PikoServer, piko_home: Path, tmux):
     assert server.get(request["id"])["response_type"] == "option"
 
 
-def waiting_hook(server: PikoServer, home: Path, payload: str = "PermissionRequest-Bash") -> tuple[subprocess.Popen, dict]:
-    """A real `piko cc notify` for a PermissionRequest, waiting for the person's decision."""
-    hook = subprocess.Popen([sys.executable, "-m", "piko", "cc", "notify"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, env=env_for(server, home))
-    hook.stdin.write(json.dumps(hook_payload(payload)).encode())
-    hook.stdin.close()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        waiting = [n for n in server.pending() if n["hook_waiting"]]
-        if waiting:
-            return hook, waiting[0]
-        time.sleep(0.05)
-    hook.kill()
-    raise AssertionError("the hook never started waiting")
 
 
 def hook_answer(hook: subprocess.Popen) -> dict:

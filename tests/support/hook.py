@@ -1,0 +1,36 @@
+"""Running the real hook (`piko cc notify`) from tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import hook_payload
+from tests.support.server import PikoServer
+
+
+def hook_env(home: Path, url: str, **extra: str) -> dict[str, str]:
+    """The hook's environment: no tmux, no Claude, no Piko settings but the ones given."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TMUX", "CLAUDE", "PIKO_"))}
+    return {**env, "PIKO_HOME": str(home), "PIKO_URL": url, **extra}
+
+
+def waiting_hook(server: PikoServer, home: Path, payload: str = "PermissionRequest-Bash") -> tuple[subprocess.Popen, dict]:
+    """A real `piko cc notify` for a PermissionRequest, waiting for the person's decision; and its request."""
+    hook = subprocess.Popen([sys.executable, "-m", "piko", "cc", "notify"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=hook_env(home, server.url))
+    assert hook.stdin is not None
+    hook.stdin.write(json.dumps(hook_payload(payload)).encode())
+    hook.stdin.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        waiting = [n for n in server.pending() if n["hook_waiting"]]
+        if waiting:
+            return hook, waiting[0]
+        time.sleep(0.05)
+    hook.kill()
+    raise AssertionError("the hook never started waiting")
