@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from tests.conftest import hook_payload
+from tests.conftest import FIXTURES, hook_payload
 
 HOSTILE = [
     "-n looks like a flag",
@@ -56,15 +58,37 @@ def test_multiline_text_is_pasted_bracketed_then_entered(server, tmux):
 
 
 def test_option_is_a_single_key_without_enter(server, tmux):
-    pane = tmux.echo_pane()
+    pane = tmux.dialog_pane(FIXTURES / "screens" / "screen-permission-bash.txt")
     id = server.notify(**hook_payload("PermissionRequest-Bash") | {"tmux_target": pane,
                                                                    "tmux_socket": tmux.socket_path})["id"]
     r = server.respond(notification_id=id, response="2", response_type="option")
     assert r.status_code == 200, r.text
-    server.respond  # the digit sits in the line buffer until an Enter we did not send:
-    tmux.cmd("send-keys", "-t", pane, "Enter")
-    tmux.wait_for(pane, "GOT:'2'")
+    tmux.wait_for(pane, "GOT:'2'")  # one key, nothing after it
     assert server.get(id)["response_type"] == "option"
+
+
+def test_no_digit_lands_in_a_text_box_and_no_text_in_a_dialog(server, tmux):
+    idle_pane = tmux.echo_pane()
+    id = idle_in(tmux, server, idle_pane)
+    r = server.respond(notification_id=id, response="2", response_type="option")
+    assert r.status_code == 409 and r.json()["code"] == "no_prompt"
+    dialog_pane = tmux.dialog_pane(FIXTURES / "screens" / "screen-permission-bash.txt")
+    other = server.notify(**hook_payload("PermissionRequest-Bash") | {"tmux_target": dialog_pane,
+                                                                      "tmux_socket": tmux.socket_path})["id"]
+    r = server.respond(notification_id=other, response="yes please")
+    assert r.status_code == 409 and r.json()["code"] == "dialog_showing"
+    time.sleep(0.3)
+    assert "GOT" not in tmux.capture(idle_pane) and "GOT" not in tmux.capture(dialog_pane)
+    assert server.get(id)["status"] == server.get(other)["status"] == "pending"
+
+
+def test_decision_by_keys_reads_the_key_off_the_screen(server, tmux):
+    pane = tmux.dialog_pane(FIXTURES / "screens" / "screen-permission-write.txt")
+    id = server.notify(**hook_payload("PermissionRequest-Write") | {"tmux_target": pane,
+                                                                    "tmux_socket": tmux.socket_path})["id"]
+    r = server.respond(notification_id=id, decision="deny")
+    assert r.status_code == 200 and r.json()["delivered_via"] == "keys", r.text
+    tmux.wait_for(pane, "GOT:'3'")  # "No" is option 3 on a Write dialog (4 on a Bash one)
 
 
 def test_pane_gone_is_an_error_and_the_request_stays_pending(server, tmux):

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.conftest import hook_payload
+from tests.conftest import FIXTURES, hook_payload
 from tests.support.hook import hook_env, waiting_hook
 from tests.support.server import PikoServer
 
@@ -69,15 +69,21 @@ def test_text_by_id_prefix_is_typed_into_the_agents_pane(server: PikoServer, pik
 
 
 def test_option_presses_the_key(server: PikoServer, piko_home: Path, tmux):
-    pane = tmux.echo_pane()
-    request = idle_in(server, tmux, pane)
-    result = respond(request["id"], "--option", "2", env=env_for(server, piko_home))
+    pane = tmux.dialog_pane(FIXTURES / "screens" / "screen-askuserquestion.txt")
+    request = server.notify(**hook_payload("PermissionRequest-AskUserQuestion")
+                            | {"tmux_target": pane, "tmux_socket": tmux.socket_path})["notification"]
+    result = respond(request["id"][:6], "--option", "2", env=env_for(server, piko_home))
     assert result.returncode == 0, result.stderr
-    tmux.cmd("send-keys", "-t", pane, "Enter")  # the echo program reads lines
     tmux.wait_for(pane, r"GOT:'2'")
     assert server.get(request["id"])["response_type"] == "option"
 
 
+def test_option_on_an_idle_prompt_is_refused(server: PikoServer, piko_home: Path, tmux):
+    pane = tmux.echo_pane()
+    request = idle_in(server, tmux, pane)
+    result = respond(request["id"], "--option", "2", env=env_for(server, piko_home))
+    assert result.returncode == 1 and "no menu" in result.stderr
+    assert server.get(request["id"])["status"] == "pending"
 
 
 def hook_answer(hook: subprocess.Popen) -> dict:

@@ -28,37 +28,13 @@ try:
 except ImportError:  # the browser fixture skips (or fails, with PIKO_REQUIRE_BROWSER) with the reason
     expect = None
 
-# A stand-in for Claude Code's permission / question dialog: prints a captured screen, then takes one key
-# the way the dialog does (no Enter, no echo). The key clears the dialog, like Claude redrawing, and is
-# shown as GOT:<repr>; after that the pane stays alive and echoes lines.
-FAKE_DIALOG = r"""
-import os, sys, termios, tty
-screen = open(sys.argv[1], encoding="utf-8").read().rstrip("\n")
-fd = sys.stdin.fileno()
-saved = termios.tcgetattr(fd)
-tty.setcbreak(fd)
-attrs = termios.tcgetattr(fd)
-attrs[3] &= ~termios.ECHO
-termios.tcsetattr(fd, termios.TCSANOW, attrs)
-sys.stdout.write(screen)
-sys.stdout.flush()
-key = os.read(fd, 16).decode("utf-8", "replace")
-termios.tcsetattr(fd, termios.TCSANOW, saved)
-sys.stdout.write("\x1b[2J\x1b[H" + "GOT:" + repr(key) + "\n")
-sys.stdout.flush()
-for line in sys.stdin:
-    print("GOT:" + repr(line.rstrip("\n")), flush=True)
-"""
-
 HOSTILE_REPLY = "it's \"quoted\" $(touch /tmp/piko-pwned) `id`; héllo wörld ✓ 日本語 🚀"
 
 
 # ---- helpers ---------------------------------------------------------------------------------------
 
 def fake_dialog_pane(tmux, screen: Path, width: int = 200, height: int = 50) -> str:
-    pane = tmux.new_session([sys.executable, "-c", FAKE_DIALOG, str(screen)], width=width, height=height)
-    tmux.wait_for(pane, r"Esc to cancel")
-    return pane
+    return tmux.dialog_pane(screen, width, height)
 
 
 def idle(server, session: str, *, pane: str | None = None, tmux=None, **fields) -> str:

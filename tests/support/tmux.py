@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 ECHO_LINES = Path(__file__).with_name("echo_lines.py")
+FAKE_DIALOG = Path(__file__).with_name("fake_dialog.py")
 
 
 class TmuxServer:
@@ -41,6 +42,12 @@ class TmuxServer:
         """A pane running a program that prints every line it reads as GOT:<repr>."""
         pane = self.new_session([sys.executable, str(ECHO_LINES)], name=name)
         self.wait_for(pane, "READY")
+        return pane
+
+    def dialog_pane(self, screen: Path, width: int = 200, height: int = 50) -> str:
+        """A pane showing a captured Claude Code dialog that takes one key (tests/support/fake_dialog.py)."""
+        pane = self.new_session([sys.executable, str(FAKE_DIALOG), str(screen)], width=width, height=height)
+        self.wait_for(pane, r"Esc to cancel")
         return pane
 
     @property

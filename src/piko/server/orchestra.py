@@ -354,13 +354,18 @@ class Orchestra:
         socket, target = record.get("tmux_socket"), self._target(record)
         try:
             if plan["type"] == "text":
+                if claude.screen_options(await tmux.capture(socket, target, join=True)):
+                    raise ApiError(409, "dialog_showing",
+                                   "the pane shows a dialog: text would be typed into it. Answer the dialog "
+                                   "(decision, answers or option) first; nothing was typed")
                 await tmux.send_text(socket, target, plan["text"])
             elif plan["type"] == "option":
                 before = claude.screen_options(await tmux.capture(socket, target, join=True))
-                if before:
-                    await self._press_on_dialog(socket, target, plan["key"], before)
-                else:
-                    await tmux.send_key(socket, target, plan["key"])
+                if not before:
+                    raise ApiError(409, "no_prompt",
+                                   "the pane shows no menu: the key would land in Claude's input box;"
+                                   " nothing was typed")
+                await self._press_on_dialog(socket, target, plan["key"], before)
             else:
                 await self._press_choice(socket, target, record, plan)
         except tmux.PaneGone as e:
