@@ -70,33 +70,32 @@ def _parse(data: bytes, i: int):
 
 def test_stuck_client_is_dropped_and_fast_client_gets_everything(server):
     received: list[str] = []
-    fast = server.ws(ping_interval=None)
-    stuck = StuckClient(server)
+    with server.ws(ping_interval=None) as fast:
+        stuck = StuckClient(server)
 
-    def read_fast() -> None:
-        while len(received) < EVENTS + 1:
-            received.append(json.loads(fast.recv(timeout=30))["type"])
+        def read_fast() -> None:
+            while len(received) < EVENTS + 1:
+                received.append(json.loads(fast.recv(timeout=30))["type"])
 
-    reader = threading.Thread(target=read_fast, daemon=True)
-    reader.start()
-    started = time.monotonic()
-    with httpx.Client(base_url=server.url, headers=server.auth, timeout=10) as http:
-        for i in range(EVENTS):
-            r = http.post("/api/orchestra/notify", json={
-                "hook_event_name": "Notification", "notification_type": "idle_prompt",
-                "session_id": f"s{i}", "message": PADDING})
-            assert r.status_code == 200
-    reader.join(30)
-    elapsed = time.monotonic() - started
-    assert received[0] == "snapshot" and received.count("created") == EVENTS
-    # The stuck client got a prefix of the stream, then a close frame with 1013, then the TCP close.
-    frames = list(stuck.frames())
-    texts = [json.loads(p) for op, p in frames if op == 0x1]
-    closes = [p for op, p in frames if op == 0x8]
-    assert texts[0]["type"] == "snapshot" and 1 < len(texts) < EVENTS
-    assert len(closes) == 1 and struct.unpack(">H", closes[0][:2])[0] == 1013
-    assert b"too slow" in closes[0]
-    fast.close()
+        reader = threading.Thread(target=read_fast, daemon=True)
+        reader.start()
+        started = time.monotonic()
+        with httpx.Client(base_url=server.url, headers=server.auth, timeout=10) as http:
+            for i in range(EVENTS):
+                r = http.post("/api/orchestra/notify", json={
+                    "hook_event_name": "Notification", "notification_type": "idle_prompt",
+                    "session_id": f"s{i}", "message": PADDING})
+                assert r.status_code == 200
+        reader.join(30)
+        elapsed = time.monotonic() - started
+        assert received[0] == "snapshot" and received.count("created") == EVENTS
+        # The stuck client got a prefix of the stream, then a close frame with 1013.
+        frames = list(stuck.frames())
+        texts = [json.loads(p) for op, p in frames if op == 0x1]
+        closes = [p for op, p in frames if op == 0x8]
+        assert texts[0]["type"] == "snapshot" and 1 < len(texts) < EVENTS
+        assert len(closes) == 1 and struct.unpack(">H", closes[0][:2])[0] == 1013
+        assert b"too slow" in closes[0]
     # It reconnects and gets a fresh, complete snapshot.
     with server.ws(max_size=None) as again:
         snap = json.loads(again.recv(timeout=10))
