@@ -44,6 +44,9 @@ class Orchestra:
         self.store = store
         self.hub = hub
         self.pending: dict[str, dict[str, Any]] = {r["id"]: r for r in store.pending()}
+        # Claude session id -> id of its pending request: found in O(1) on every event.
+        self._by_session: dict[str, str] = {
+            r["session_id"]: r["id"] for r in self.pending.values() if r.get("session_id")}
         self._snapshot: str | None = None
         self._locks: dict[str, asyncio.Lock] = {}
         # Requests whose answer is being delivered: lifecycle resolutions that arrive meanwhile wait
@@ -70,10 +73,8 @@ class Orchestra:
         return record
 
     def pending_for_session(self, session_id: str) -> dict[str, Any] | None:
-        for record in reversed(self.pending.values()):
-            if record.get("session_id") == session_id:
-                return record
-        return None
+        id = self._by_session.get(session_id)
+        return self.pending.get(id) if id else None
 
     # ---- changes ---------------------------------------------------------------------------------
 
@@ -90,6 +91,8 @@ class Orchestra:
         if response is not None:
             record.update(response=response, response_type=response_type)
         self.pending.pop(record["id"], None)
+        if record.get("session_id") and self._by_session.get(record["session_id"]) == record["id"]:
+            del self._by_session[record["session_id"]]
         waiter = self.hook_waiters.pop(record["id"], None)
         if waiter and not waiter.done():
             waiter.set_result(None)  # resolved some other way: the hook exits silently
@@ -176,6 +179,8 @@ class Orchestra:
                 replaced = self._close(replacing, "resolved", replaced_via)
         self.store.write_many([record], [replaced] if replaced else [])
         self.pending[record["id"]] = record
+        if record["session_id"]:
+            self._by_session[record["session_id"]] = record["id"]
         if replaced:
             self._announce("resolved", replaced)
         self._announce("created", record)
