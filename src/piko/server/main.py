@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import fcntl
 import ipaddress
 import logging
@@ -132,7 +131,7 @@ def serve(host: str, port: int, home: Path, *, allowed_hosts: tuple[str, ...] = 
     server = _Server(uv_config)
     server.on_exit = [orchestra.shutdown]
     try:
-        asyncio.run(server.serve(sockets=[sock]))
+        server.run(sockets=[sock])  # on uvicorn's loop of choice: uvloop where installed
     finally:
         store.close()
         lock.close()

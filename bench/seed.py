@@ -1,0 +1,73 @@
+"""Requests for the benchmarks: hook events with a marker, and state folders pre-filled with pending ones."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from bench.common import fixture
+
+_PERMISSION = fixture("PermissionRequest-Bash")
+_PROMPT = fixture("UserPromptSubmit")
+
+
+def permission_event(session: str) -> dict[str, Any]:
+    """A real PermissionRequest payload (Claude Code 2.1.328) for session `session`: creates a request."""
+    return {**_PERMISSION, "session_id": session}
+
+
+def resolve_event(session: str) -> dict[str, Any]:
+    """A real UserPromptSubmit payload for session `session`: resolves that session's pending request
+    (one `resolved` broadcast, nothing created: a Stop would leave an idle request in its place)."""
+    return {**_PROMPT, "session_id": session}
+
+
+def body(event: dict[str, Any]) -> bytes:
+    return json.dumps(event).encode()
+
+
+def seed_pending(home: Path, count: int) -> None:
+    """Fill a fresh state folder with `count` pending requests, through piko's own Orchestra (in process,
+    no server: much faster than posting them). The server loads them when it starts."""
+    if count <= 0:
+        return
+    from piko import config
+    from piko.server.hub import Hub
+    from piko.server.orchestra import Orchestra
+    from piko.server.store import Store
+
+    config.ensure_home(home)
+    store = Store(home / config.DB_FILE)
+    try:
+        orchestra = Orchestra(store, Hub())
+        for i in range(count):
+            orchestra.ingest(permission_event(f"seed-{i:06d}"))
+    finally:
+        store.close()
+
+
+def broadcast_texts(marker: str) -> tuple[str, str]:
+    """The exact texts piko broadcasts for a created and a resolved request of session `marker` (made by
+    piko's own Orchestra in process): the baseline server is triggered with these, so both sides send the
+    same bytes."""
+    import tempfile
+
+    from piko.server.orchestra import Orchestra
+    from piko.server.store import Store
+
+    sent: list[str] = []
+
+    class Recorder:
+        def broadcast(self, message: dict[str, Any]) -> None:
+            sent.append(json.dumps(message, ensure_ascii=False))
+
+    with tempfile.TemporaryDirectory() as d:
+        store = Store(Path(d) / "state.db")
+        try:
+            orchestra = Orchestra(store, Recorder())  # type: ignore[arg-type]
+            orchestra.ingest(permission_event(marker))
+            orchestra.ingest(resolve_event(marker))
+        finally:
+            store.close()
+    return sent[0], sent[1]
