@@ -10,7 +10,7 @@ clients), so with many clients fewer events are sent. The plot goes to bench/res
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from bench.common import RESULTS, Context, Row, fmt_ms, ratio
 from bench.throughput import events_for, throughput_point
@@ -19,28 +19,30 @@ from bench.ws_latency import CLIENTS, latency_point, samples_for
 PENDING = (10, 100, 1000, 10_000)
 
 
-def bench(ctx: Context) -> None:
-    lat_clients: dict[int, Any] = dict(ctx.data.get("latency_by_clients", {}))
+def sweep(ctx: Context, what: str, point: Callable[..., Any], count: Callable[[int], int],
+          pending_count: int, known: dict[int, Any]) -> tuple[dict[int, Any], dict[int, Any]]:
+    """One measurement over clients (10 pending), then over pending requests (10 clients), reusing the
+    points benchmarks 2 and 4 already took (`known`, by clients)."""
+    by_clients = dict(known)
     for clients in CLIENTS:
-        if clients not in lat_clients:
-            print(f"[scale] latency, {clients} clients, 10 pending", flush=True)
-            lat_clients[clients] = latency_point(ctx, clients, samples_for(clients, ctx.quick), pending=10)
-    lat_pending: dict[int, Any] = {10: lat_clients[10]}
+        if clients not in by_clients:
+            print(f"[scale] {what}, {clients} clients, 10 pending", flush=True)
+            by_clients[clients] = point(ctx, clients, count(clients), pending=10)
+    by_pending: dict[int, Any] = {10: by_clients[10]}
     for pending in PENDING[1:]:
-        print(f"[scale] latency, 10 clients, {pending} pending", flush=True)
-        lat_pending[pending] = latency_point(ctx, 10, 40 if ctx.quick else 150, pending=pending, baseline=False)
+        print(f"[scale] {what}, 10 clients, {pending} pending", flush=True)
+        by_pending[pending] = point(ctx, 10, pending_count, pending=pending, baseline=False)
+    return by_clients, by_pending
 
-    tp_clients: dict[int, Any] = {}
-    if "throughput_10" in ctx.data:
-        tp_clients[10] = ctx.data["throughput_10"]
-    for clients in CLIENTS:
-        if clients not in tp_clients:
-            print(f"[scale] throughput, {clients} clients, 10 pending", flush=True)
-            tp_clients[clients] = throughput_point(ctx, clients, events_for(clients, ctx.quick), pending=10)
-    tp_pending: dict[int, Any] = {10: tp_clients[10]}
-    for pending in PENDING[1:]:
-        print(f"[scale] throughput, 10 clients, {pending} pending", flush=True)
-        tp_pending[pending] = throughput_point(ctx, 10, events_for(10, ctx.quick), pending=pending, baseline=False)
+
+def bench(ctx: Context) -> None:
+    lat_clients, lat_pending = sweep(
+        ctx, "latency", latency_point, lambda clients: samples_for(clients, ctx.quick),
+        40 if ctx.quick else 150, ctx.data.get("latency_by_clients", {}))
+    known_tp = {10: ctx.data["throughput_10"]} if "throughput_10" in ctx.data else {}
+    tp_clients, tp_pending = sweep(
+        ctx, "throughput", throughput_point, lambda clients: events_for(clients, ctx.quick),
+        events_for(10, ctx.quick), known_tp)
 
     scale = {"latency_clients": lat_clients, "latency_pending": lat_pending,
              "throughput_clients": tp_clients, "throughput_pending": tp_pending}
