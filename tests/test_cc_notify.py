@@ -251,6 +251,7 @@ class FakeWaitServer:
     def __init__(self, waits: list[list[bytes]]) -> None:
         self.waits = waits  # per /wait connection: the lines to send; ends without a final line = drop
         self.wait_calls = 0
+        self.unexpected: list[bytes] = []  # request lines that were neither the notify nor the wait
         self.listener = socket.socket()
         self.listener.bind(("127.0.0.1", 0))
         self.listener.listen(16)
@@ -269,14 +270,20 @@ class FakeWaitServer:
         with conn:
             request = b""
             while b"\r\n\r\n" not in request:
-                request += conn.recv(65536)
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return  # the peer went away before sending a request
+                request += chunk
             head, _, body = request.partition(b"\r\n\r\n")
             if head.startswith(b"POST /api/orchestra/notify"):
                 answer = json.dumps({"id": "abcdefabcdef", "action": "created", "notification": None}).encode()
                 conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
                              b"connection: close\r\n\r\n%s" % (len(answer), answer))
                 return
-            assert head.startswith(b"GET /api/orchestra/notifications/abcdefabcdef/wait")
+            if not head.startswith(b"GET /api/orchestra/notifications/abcdefabcdef/wait"):
+                self.unexpected.append(head.split(b"\r\n", 1)[0])
+                conn.sendall(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                return
             script = self.waits[min(self.wait_calls, len(self.waits) - 1)]
             self.wait_calls += 1
             conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: application/x-ndjson\r\n"
@@ -308,7 +315,7 @@ def test_hook_waits_through_heartbeats_and_a_dropped_connection_then_prints_the_
         fake.close()
     assert result.returncode == 0
     assert json.loads(result.stdout) == output
-    assert fake.wait_calls == 2
+    assert fake.wait_calls == 2 and fake.unexpected == []
 
 
 def test_hook_ends_silently_when_the_request_is_resolved_another_way(piko_home: Path):
