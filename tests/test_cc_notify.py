@@ -154,6 +154,7 @@ def test_server_down_spools_fast_and_the_server_replays_in_order(piko_home: Path
     assert all("spooled" in line for line in log_lines(piko_home))
     assert_private_log(piko_home)
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in spooled(piko_home))
+    assert stat.S_IMODE((piko_home / "spool").stat().st_mode) == 0o700
 
     srv = PikoServer(piko_home).start()
     try:
@@ -193,6 +194,8 @@ def test_bad_stdin_never_hurts_the_agent(stdin: bytes, logged: str, piko_home: P
     if stdin:  # kept for a person to look at, never replayed
         assert [p.read_bytes() for p in (piko_home / "spool" / "rejected").iterdir()] == [stdin]
         assert spooled(piko_home) == []
+        for folder in (piko_home / "spool", piko_home / "spool" / "rejected"):
+            assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
 
 
 def test_stdin_left_open_is_not_waited_on(piko_home: Path):

@@ -41,9 +41,10 @@ def write_bytes(home: str | os.PathLike[str], data: bytes, *, rejected: bool = F
     home = os.fspath(home)
     os.makedirs(home, mode=0o700, exist_ok=True)  # makedirs gives `mode` only to the last folder
     folder = os.path.join(home, SPOOL_DIR)
+    os.makedirs(folder, mode=0o700, exist_ok=True)  # one level at a time: each gets 0700
     if rejected:
         folder = os.path.join(folder, REJECTED_DIR)
-    os.makedirs(folder, mode=0o700, exist_ok=True)
+        os.makedirs(folder, mode=0o700, exist_ok=True)
     name = f"{stamp_ns or time.time_ns():020d}-{os.getpid()}"
     tmp = os.path.join(folder, f".{name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
