@@ -84,6 +84,7 @@ def test_permission_allowed_in_the_browser_runs_the_command(rig, tmp_path, open_
     expect(modal).to_be_visible()
     expect(page.locator("#preview")).to_contain_text("Do you want to proceed?", timeout=5000)
     expect(page.locator("#preview")).to_contain_text(f"touch {target}")
+    expect(page.locator("#modal-route")).to_have_attribute("data-route", "hook")
     shot(page, "modal-with-preview")
     page.locator('#modal button.option[data-decision="allow"]').click()
     expect(item).to_have_count(0, timeout=5000)

@@ -145,6 +145,8 @@ def test_deny_button_presses_no_on_the_dialog(server, tmux, open_page, shot):
     expect(page.locator("#modal-title")).to_have_text("Allow Bash?")
     expect(page.locator("#modal-details")).to_contain_text("touch /tmp/build-marker")
     expect(page.locator("#preview")).to_contain_text("Do you want to proceed?")
+    expect(page.locator("#modal-route")).to_have_attribute("data-route", "keys")  # no hook waits here
+    expect(page.locator("#response-text")).to_be_hidden()  # text would go into the dialog
     buttons = page.locator("#modal-options button.option")
     expect(buttons).to_have_count(3)
     assert buttons.evaluate_all("bs => bs.map(b => b.dataset.decision)") == ["allow", "always", "deny"]
@@ -366,7 +368,7 @@ def test_showcase(server, tmux, open_page, shot, tmp_path):
         "Run the mock command": "Run the invoice rounding tests",
         "touch /tmp/build-marker": command,
         "Tip: auto mode handles these prompts for you — choose \"switch to auto mode\" below": "",
-        "Yes, and always allow access to /tmp from this project": "Yes, and don't ask again for: pytest:*",
+        "Yes, and always allow access to /tmp from this project": "Yes, and don't ask again for: pytest *",
         "Yes, and switch to auto mode · auto mode handles these prompts for you": "Yes, and switch to auto mode",
         "⎿": "└",  # the headless browser's monospace font has no U+23BF: keep the README image free of tofu
     }), encoding="utf-8")
@@ -393,6 +395,8 @@ def test_showcase(server, tmux, open_page, shot, tmp_path):
         "session_id": "show-bash", "project_name": "billing-api", "env_name": "fix-rounding", "cwd": cwd,
         "tmux_session": "billing-api-fix-rounding", "tmux_target": pane, "tmux_socket": tmux.socket_path,
         "tool_input": {"command": command, "description": "Run the invoice rounding tests"},
+        "permission_suggestions": [{"type": "addRules", "rules": [{"toolName": "Bash", "ruleContent": "pytest *"}],
+                                    "behavior": "allow", "destination": "localSettings"}],
     })["id"]
     ages[bash] = 8
 

@@ -952,11 +952,22 @@
     const age = $('modal-age');
     age.dataset.time = String(timeOf(n));
     age.textContent = ageText(n);
+    // How an answer will travel: straight to Claude through its waiting hook, or typed as keys.
+    const route = $('modal-route');
+    const choice = kind === 'permission' || kind === 'question';
+    route.hidden = !choice;
+    route.dataset.route = n.hook_waiting ? 'hook' : 'keys';
+    route.textContent = n.hook_waiting ? 'answer goes straight to Claude' : 'answer is typed into the terminal';
+    route.title = n.hook_waiting
+      ? 'Claude Code\'s hook is waiting: your choice reaches it as a decision, no keystroke typed'
+      : 'No hook is waiting: your choice is pressed as a key on the dialog in the terminal';
     $('modal-title').textContent = modalTitle(n);
     $('modal-subtitle').textContent = modalSubtitle(n);
-    $('reply-label').textContent = kind === 'idle' || kind === 'notice'
-      ? 'Your reply (typed into the terminal)'
-      : 'Or type a reply into the terminal instead';
+    // Free text is for an idle prompt or a notice. While a permission or question dialog is up, text would
+    // be typed into the dialog (the server refuses it): those are answered with their buttons.
+    const typed = kind === 'idle' || kind === 'notice';
+    $('reply-label').textContent = 'Your reply (typed into the terminal)';
+    for (const node of [$('reply-label'), $('response-text'), $('send')]) node.hidden = !typed;
 
     const signature = modalSignature(n);
     if (signature !== modal.signature) {
