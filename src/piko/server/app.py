@@ -20,7 +20,7 @@ from starlette.websockets import WebSocket
 from piko import __version__, tmux
 from piko.server.guard import Access, Guard
 from piko.server.hub import Hub
-from piko.server.orchestra import ApiError, Orchestra
+from piko.server.orchestra import ApiError, Orchestra, pane_of
 from piko.server.store import Store
 
 log = logging.getLogger("piko.server")
@@ -102,8 +102,8 @@ def create_app(store: Store, access: Access, *, on_startup: list | None = None) 
 
     async def screen(request: Request) -> Response:
         record = orchestra.get(request.path_params["id"])
-        target = record.get("tmux_target") or (record.get("tmux_session") and f"={record['tmux_session']}:")
-        if not target:
+        target = pane_of(record)
+        if target is None:
             return JSONResponse({"lines": [], "pane_alive": False, "reason": "no tmux pane"})
         try:
             text = await tmux.capture(record.get("tmux_socket"), target, SCREEN_HISTORY)

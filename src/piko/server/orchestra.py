@@ -35,6 +35,15 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.extra = status, code, message, extra
 
 
+def pane_of(record: dict[str, Any]) -> str | None:
+    """The tmux target of a request: its pane, else its session's active pane (exact name), else None."""
+    if record.get("tmux_target"):
+        return record["tmux_target"]
+    if record.get("tmux_session"):
+        return f"={record['tmux_session']}:"
+    return None
+
+
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -91,6 +100,7 @@ class Orchestra:
         if response is not None:
             record.update(response=response, response_type=response_type)
         self.pending.pop(record["id"], None)
+        self._locks.pop(record["id"], None)  # anyone still waiting on it holds it, and will see this
         if record.get("session_id") and self._by_session.get(record["session_id"]) == record["id"]:
             del self._by_session[record["session_id"]]
         waiter = self.hook_waiters.pop(record["id"], None)
@@ -280,29 +290,29 @@ class Orchestra:
             raise ApiError(400, "bad_request", "notification_id (a string) is required")
         record = self.get(id)
         plan = self._plan(record, body)
-        lock = self._locks.setdefault(id, asyncio.Lock())
-        try:
-            async with lock:
-                if record["status"] != "pending" or id not in self.pending:
-                    raise ApiError(409, "already_resolved",
-                                   f"request {id} was already {record['status']} ({record.get('resolved_via')});"
-                                   " nothing was typed", notification=record)
-                self._inflight[id] = []
-                try:
-                    via = await self._deliver(record, plan)
-                except BaseException:
-                    deferred = self._inflight.pop(id, [])
-                    if deferred:
-                        self.resolve(record, deferred[0])
-                    raise
-                self._inflight.pop(id, None)
-                self._close(record, "resolved", via, plan["response"], plan["type"])
-                self.store.update(record)
-                self._announce("resolved", record)
-                return {"ok": True, "delivered_via": via, "notification": record}
-        finally:
-            if not lock.locked() and not lock._waiters:  # type: ignore[attr-defined]
-                self._locks.pop(id, None)
+        self._check_pending(record)
+        # One answer at a time per request; whoever waited finds it resolved and gets 409.
+        async with self._locks.setdefault(id, asyncio.Lock()):
+            self._check_pending(record)
+            self._inflight[id] = []
+            try:
+                via = await self._deliver(record, plan)
+            except BaseException:
+                deferred = self._inflight.pop(id, [])
+                if deferred:
+                    self.resolve(record, deferred[0])
+                raise
+            self._inflight.pop(id, None)
+            self._close(record, "resolved", via, plan["response"], plan["type"])
+            self.store.update(record)
+            self._announce("resolved", record)
+            return {"ok": True, "delivered_via": via, "notification": record}
+
+    def _check_pending(self, record: dict[str, Any]) -> None:
+        if record["status"] != "pending" or record["id"] not in self.pending:
+            raise ApiError(409, "already_resolved",
+                           f"request {record['id']} was already {record['status']} ({record.get('resolved_via')});"
+                           " nothing was typed", notification=record)
 
     def _plan(self, record: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         """Check an answer before anything is typed; returns what to deliver."""
@@ -401,11 +411,10 @@ class Orchestra:
 
     @staticmethod
     def _target(record: dict[str, Any]) -> str:
-        if record.get("tmux_target"):
-            return record["tmux_target"]
-        if record.get("tmux_session"):
-            return f"={record['tmux_session']}:"  # the session's active pane, exact name match
-        raise ApiError(409, "no_pane", "this request came from outside tmux: there is no pane to type into")
+        target = pane_of(record)
+        if target is None:
+            raise ApiError(409, "no_pane", "this request came from outside tmux: there is no pane to type into")
+        return target
 
     async def _press_choice(self, socket: str | None, target: str, record: dict[str, Any],
                             plan: dict[str, Any]) -> None:
