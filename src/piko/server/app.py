@@ -159,9 +159,7 @@ def create_app(store: Store, access: Access, *, on_startup: list | None = None) 
         for task in background:
             task.cancel()
         hub.close_all()
-        for waiter in list(orchestra.hook_waiters.values()):
-            if not waiter.done():
-                waiter.cancel()
+        orchestra.shutdown()
 
     routes = [
         Route("/", index),
