@@ -53,10 +53,10 @@ def settings_path(scope: str | None) -> Path:
 
 def project_root(cwd: Path) -> Path:
     """The git work tree holding `cwd` (where Claude Code keeps a project's .claude/), else `cwd`."""
-    for folder in (cwd, *cwd.parents):
-        if (folder / ".git").exists():
-            return folder
-    return cwd
+    from piko.cli.notify import git_root  # the same rule the hook names projects by
+
+    root = git_root(str(cwd))
+    return Path(root) if root else cwd
 
 
 def report(path: Path, plan: cs.Plan, command: str | None) -> None:

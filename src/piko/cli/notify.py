@@ -283,13 +283,18 @@ def worktree_of(cwd: str) -> tuple[str, str] | None:
     return (project, env) if project and env else None
 
 
-def git_root_name(cwd: str) -> str | None:
-    """The name of the git work tree holding `cwd` (found by its `.git`, without running git)."""
+def git_root(cwd: str) -> str | None:
+    """The git work tree holding `cwd` (found by its `.git`, without running git), or None."""
     path = os.path.abspath(cwd)
     while True:
         if os.path.exists(os.path.join(path, ".git")):
-            return os.path.basename(path) or None
+            return path
         parent = os.path.dirname(path)
         if parent == path:
             return None
         path = parent
+
+
+def git_root_name(cwd: str) -> str | None:
+    root = git_root(cwd)
+    return (os.path.basename(root) or None) if root else None
