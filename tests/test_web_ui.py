@@ -436,3 +436,31 @@ def test_showcase(server, tmux, open_page, shot, tmp_path):
     shot(phone, "phone")
 
     assert server.get(bash)["status"] == "pending"  # looking answers nothing
+
+
+# The browser's Notification API, recorded (headless Chromium shows none), and a tab the test can hide.
+RECORD_NOTIFICATIONS = """
+window.__notes = [];
+window.__hidden = false;
+Object.defineProperty(document, 'hidden', {get: () => window.__hidden});
+Object.defineProperty(document, 'visibilityState', {get: () => window.__hidden ? 'hidden' : 'visible'});
+window.Notification = class {
+  static permission = 'granted';
+  static requestPermission() { return Promise.resolve('granted'); }
+  constructor(title, options) { window.__notes.push({title, body: (options || {}).body}); }
+  close() {}
+};
+"""
+
+
+def test_desktop_notification_only_when_the_tab_is_hidden(server, open_page):
+    page = open_page(server, init_script=RECORD_NOTIFICATIONS)
+    visible = server.notify(**hook_payload("PermissionRequest-Bash") | {"session_id": "seen", "project_name": "shop"})
+    expect(card(page, visible["id"])).to_have_count(1)
+    assert page.evaluate("window.__notes") == []  # the person is looking: a toast is enough
+    page.evaluate("window.__hidden = true; document.dispatchEvent(new Event('visibilitychange'))")
+    hidden = server.notify(**hook_payload("PermissionRequest-Write") | {"session_id": "away", "project_name": "webapp"})
+    expect(card(page, hidden["id"])).to_have_count(1)
+    page.wait_for_function("window.__notes.length === 1")
+    [note] = page.evaluate("window.__notes")
+    assert "webapp" in note["title"] and "mock-written.txt" in note["body"]

@@ -85,12 +85,15 @@ def open_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Callable
     for stale in SCREENSHOTS.glob(f"{screenshot_path(request.node.name).stem}-failure*.png"):
         stale.unlink()  # from an earlier run
 
-    def make(server: Any | None = None, *, signed_in: bool = True, **options: Any) -> Any:
+    def make(server: Any | None = None, *, signed_in: bool = True, init_script: str | None = None,
+             **options: Any) -> Any:
         options.setdefault("viewport", DEFAULT_VIEWPORT)
         options.setdefault("color_scheme", "light")
         options.setdefault("reduced_motion", "reduce")
         context = browser.new_context(**options)
         context.set_default_timeout(10_000)
+        if init_script:
+            context.add_init_script(init_script)  # runs in every page before the page's own scripts
         contexts.append(context)
         page = context.new_page()
         pages.append(page)
