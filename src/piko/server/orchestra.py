@@ -44,6 +44,11 @@ def pane_of(record: dict[str, Any]) -> str | None:
     return None
 
 
+async def dialog_options(socket: str | None, target: str) -> list[tuple[str, str]]:
+    """The options of the Claude Code dialog the pane shows now; [] when none. Raises tmux errors."""
+    return claude.screen_options(await tmux.capture(socket, target, join=True))
+
+
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -234,8 +239,9 @@ class Orchestra:
 
     def dismiss(self, id: str) -> dict[str, Any]:
         record = self.get(id)
-        if record["status"] != "pending" or id in self._inflight:
-            raise ApiError(409, "already_resolved", f"request {id} is already {record['status']}",
+        self._check_pending(record)
+        if id in self._inflight:
+            raise ApiError(409, "already_resolved", f"request {id} is being answered right now",
                            notification=record)
         self._close(record, "dismissed", "dismiss")
         self.store.update(record)
@@ -369,13 +375,13 @@ class Orchestra:
         socket, target = record.get("tmux_socket"), self._target(record)
         try:
             if plan["type"] == "text":
-                if claude.screen_options(await tmux.capture(socket, target, join=True)):
+                if await dialog_options(socket, target):
                     raise ApiError(409, "dialog_showing",
                                    "the pane shows a dialog: text would be typed into it. Answer the dialog "
                                    "(decision, answers or option) first; nothing was typed")
                 await tmux.send_text(socket, target, plan["text"])
             elif plan["type"] == "option":
-                before = claude.screen_options(await tmux.capture(socket, target, join=True))
+                before = await dialog_options(socket, target)
                 if not before:
                     raise ApiError(409, "no_prompt",
                                    "the pane shows no menu: the key would land in Claude's input box;"
@@ -419,7 +425,7 @@ class Orchestra:
     async def _press_choice(self, socket: str | None, target: str, record: dict[str, Any],
                             plan: dict[str, Any]) -> None:
         """A decision or answer by keystrokes: find its key among the options on the live screen."""
-        options = claude.screen_options(await tmux.capture(socket, target, join=True))
+        options = await dialog_options(socket, target)
         if plan["type"] == "decision":
             key = claude.key_for_decision(plan["decision"], options)
         else:
@@ -451,7 +457,7 @@ class Orchestra:
             deadline = loop.time() + KEY_CHECK_TIMEOUT / (2 - attempt)
             while loop.time() < deadline:
                 await asyncio.sleep(0.05)
-                if claude.screen_options(await tmux.capture(socket, target, join=True)) != options:
+                if await dialog_options(socket, target) != options:
                     return
         raise ApiError(502, "keys_not_taken",
                        "the key was pressed but the dialog is still on the screen; the request stays pending")

@@ -13,7 +13,8 @@ import logging
 import time
 from typing import Any
 
-from piko import claude, tmux
+from piko import tmux
+from piko.server.orchestra import dialog_options
 
 log = logging.getLogger("piko.watcher")
 
@@ -27,8 +28,8 @@ class Watcher:
     def __init__(self, orchestra: Any, interval: float = INTERVAL) -> None:
         self.orchestra = orchestra
         self.interval = interval
-        self._seen: dict[str, bool] = {}
-        self._misses: dict[str, int] = {}
+        self._seen: set[str] = set()  # requests whose dialog has been on screen
+        self._misses: dict[str, int] = {}  # consecutive looks without it
         self._limit = asyncio.Semaphore(MAX_PARALLEL)
 
     async def run(self) -> None:
@@ -42,8 +43,8 @@ class Watcher:
     async def tick(self) -> None:
         records = [r for r in self.orchestra.pending.values() if r.get("tmux_target")]
         live = {r["id"] for r in records}
-        for gone in set(self._seen) - live:
-            self._seen.pop(gone, None)
+        for gone in (self._seen | self._misses.keys()) - live:
+            self._seen.discard(gone)
             self._misses.pop(gone, None)
         await asyncio.gather(*(self._look(r) for r in records))
 
@@ -51,7 +52,7 @@ class Watcher:
         async with self._limit:
             socket, target = record.get("tmux_socket"), record["tmux_target"]
             try:
-                screen = await tmux.capture(socket, target, join=True)
+                options = await dialog_options(socket, target)
             except tmux.PaneGone:
                 self._settle(record, "pane_gone")
                 return
@@ -61,11 +62,11 @@ class Watcher:
         if record["kind"] not in ("permission", "question") or record["status"] != "pending":
             return
         id = record["id"]
-        if claude.screen_options(screen):
-            self._seen[id] = True
+        if options:
+            self._seen.add(id)
             self._misses[id] = 0
             return
-        if not self._seen.get(id) and _age(record) < NEVER_SEEN_GRACE:
+        if id not in self._seen and _age(record) < NEVER_SEEN_GRACE:
             return
         self._misses[id] = self._misses.get(id, 0) + 1
         if self._misses[id] >= GONE_CHECKS:
