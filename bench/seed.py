@@ -37,7 +37,7 @@ def seed_pending(home: Path, count: int) -> None:
     from piko.server.orchestra import Orchestra
     from piko.server.store import Store
 
-    config.ensure_home(home)
+    config.ensure_home_dir(home)
     store = Store(home / config.DB_FILE)
     try:
         orchestra = Orchestra(store, Hub())

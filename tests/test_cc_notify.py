@@ -470,7 +470,7 @@ def test_events_spooled_while_the_server_runs_are_picked_up(server: PikoServer, 
     """A hook that gave up on a busy server spooled its event: the running server still gets it."""
     from piko import spool
 
-    spool.write(piko_home, hook_payload("PermissionRequest-Bash"))
+    spool.write_bytes(piko_home, json.dumps(hook_payload("PermissionRequest-Bash")).encode())
     deadline = time.monotonic() + 10
     while not server.pending() and time.monotonic() < deadline:
         time.sleep(0.1)

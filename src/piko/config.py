@@ -46,12 +46,6 @@ def ensure_home_dir(home: str | os.PathLike[str]) -> str:
     return path
 
 
-def ensure_home(home: Path) -> Path:
-    """Create `home` owner-only (0700) if needed; tighten it if it is group/world accessible."""
-    ensure_home_dir(home)
-    return home
-
-
 def read_token(home: str | os.PathLike[str] | None = None) -> str | None:
     """The server's token, or None when there is none yet (the server has never started here)."""
     try:
@@ -65,7 +59,7 @@ def load_or_create_token(home: Path) -> str:
     """Read the token, or create a random one with mode 0600 on first start."""
     import secrets
 
-    ensure_home(home)
+    ensure_home_dir(home)
     path = home / TOKEN_FILE
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

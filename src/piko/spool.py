@@ -1,7 +1,7 @@
 """The spool: hook events kept on disk while the server is down, replayed in order when it starts.
 
 Standard library only: the hook (`piko cc notify`) writes here, through `write_bytes`, which needs neither
-json nor pathlib (both are imported lazily, so the hook's start-up stays fast).
+json nor pathlib, so the hook's start-up stays fast.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import time
 TYPE_CHECKING = False  # not `from typing import ...`: typing imports re, which the hook cannot afford
 if TYPE_CHECKING:
     from pathlib import Path
-    from typing import Any, Iterator
+    from typing import Iterator
 
 SPOOL_DIR = "spool"
 REJECTED_DIR = "rejected"
@@ -20,14 +20,6 @@ REJECTED_DIR = "rejected"
 
 def spool_dir(home: Path) -> Path:
     return home / SPOOL_DIR
-
-
-def write(home: Path, event: dict[str, Any]) -> Path:
-    """Keep `event` for later, atomically (a reader never sees half a file), owner-only."""
-    import json
-    from pathlib import Path
-
-    return Path(write_bytes(home, json.dumps(event).encode()))
 
 
 def write_bytes(home: str | os.PathLike[str], data: bytes, *, rejected: bool = False,

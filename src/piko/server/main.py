@@ -92,7 +92,7 @@ class _Server(uvicorn.Server):
 def serve(host: str, port: int, home: Path, *, allowed_hosts: tuple[str, ...] = (),
           access_log: bool = False, out=sys.stdout) -> None:
     os.umask(0o077)  # the database, its WAL and the lock file are the owner's alone
-    config.ensure_home(home)
+    config.ensure_home_dir(home)
     lock = lock_home(home)
     token = config.load_or_create_token(home)
     store = Store(home / config.DB_FILE)
