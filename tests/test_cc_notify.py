@@ -192,7 +192,9 @@ def test_bad_stdin_never_hurts_the_agent(stdin: bytes, logged: str, piko_home: P
     assert logged in line
     assert_private_log(piko_home)
     if stdin:  # kept for a person to look at, never replayed
-        assert [p.read_bytes() for p in (piko_home / "spool" / "rejected").iterdir()] == [stdin]
+        [kept] = (piko_home / "spool" / "rejected").glob("*.json")
+        assert kept.read_bytes() == stdin
+        assert logged in kept.with_suffix(".reason").read_text()
         assert spooled(piko_home) == []
         for folder in (piko_home / "spool", piko_home / "spool" / "rejected"):
             assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
@@ -211,13 +213,13 @@ def test_stdin_left_open_is_not_waited_on(piko_home: Path):
 
 def test_bad_token_spools_the_event_and_logs(server: PikoServer, tmp_path: Path):
     home = tmp_path / "other-home"
-    home.mkdir(mode=0o755)
+    home.mkdir(mode=0o700)
     (home / "token").write_text("not-the-token\n")
     result, elapsed = notify(hook_payload("PermissionRequest-Bash"), base_env(home, server.url))
     assert result.returncode == 0 and result.stdout == b"" and elapsed < 1.5
     [line] = log_lines(home)
     assert "PermissionRequest" in line and "401" in line and "spooled" in line
-    assert_private_log(home)  # the folder was tightened to 0700
+    assert_private_log(home)
     assert len(spooled(home)) == 1
     assert server.pending() == []
 
@@ -228,8 +230,9 @@ def test_a_refused_event_is_logged_and_kept_aside(server: PikoServer, piko_home:
     assert result.returncode == 0 and result.stdout == b""
     [line] = log_lines(piko_home)
     assert "400" in line and "tool_input must be a JSON object" in line
-    [kept] = (piko_home / "spool" / "rejected").iterdir()
+    [kept] = (piko_home / "spool" / "rejected").glob("*.json")
     assert json.loads(kept.read_text())["tool_input"] == "not an object"
+    assert "tool_input must be a JSON object" in kept.with_suffix(".reason").read_text()
     assert spooled(piko_home) == []  # not retried
 
 

@@ -7,7 +7,9 @@ need them. The hook uses the `str` variants (`home_dir`, `ensure_home_dir`).
 
 from __future__ import annotations
 
+import errno
 import os
+import stat  # already loaded by os: costs nothing
 
 TYPE_CHECKING = False  # not `from typing import ...`: typing imports re, which the hook cannot afford
 if TYPE_CHECKING:
@@ -17,6 +19,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 19876
 TOKEN_FILE = "token"
 DB_FILE = "state.db"
+EVENT_KEY_FIELD = "piko_event_key"  # the idempotency key the hook gives each event (server/event_keys.py)
 
 
 def home_dir() -> str:
@@ -37,40 +40,163 @@ def server_url() -> str:
     return (os.environ.get("PIKO_URL") or f"http://{DEFAULT_HOST}:{DEFAULT_PORT}").rstrip("/")
 
 
-def ensure_home_dir(home: str | os.PathLike[str]) -> str:
-    """Create `home` owner-only (0700) if needed; tighten it if it is group/world accessible."""
-    path = os.fspath(home)
-    os.makedirs(path, mode=0o700, exist_ok=True)
-    if os.stat(path).st_mode & 0o077:
-        os.chmod(path, 0o700)
+class UnsafeHome(Exception):
+    """The state folder, a folder above it, or a file in it is not safely ours; the message says what
+    to run. Piko refuses rather than repairs: it never follows, chmods or writes what it did not make."""
+
+
+def _is_safe_folder(st: os.stat_result, uid: int, *, own: bool) -> bool:
+    if own:  # the state folder itself, and the folders piko makes in it: ours, no one else's
+        return st.st_uid == uid and not st.st_mode & 0o077
+    if st.st_uid not in (uid, 0):
+        return False
+    # A folder others may write is safe above ours only when it is root's and sticky, like /tmp: there
+    # no one may rename or delete an entry they do not own, so nobody can swap our folder for theirs
+    # (and one they made in our folder's place is theirs, so it is refused as not ours).
+    return not st.st_mode & 0o022 or (st.st_uid == 0 and bool(st.st_mode & 0o1000))
+
+
+def _ancestors(path: str) -> list[str]:
+    """`path`'s folders, outermost first, both as written and as the links resolve (both must be safe:
+    a link in a folder someone else can write could be swapped later)."""
+    found: list[str] = []
+    for start in (os.path.abspath(path), os.path.realpath(path)):
+        folder = os.path.dirname(start)
+        while True:
+            if folder not in found:
+                found.append(folder)
+            parent = os.path.dirname(folder)
+            if parent == folder:
+                break
+            folder = parent
+    return found
+
+
+def check_home(home: str | os.PathLike[str], *, create: bool = False) -> str:
+    """Refuse (UnsafeHome) a state folder that is not a real folder of ours, mode 0700 or stricter, or
+    that lies in a folder someone else owns or may write. A missing one is made (0700) with `create`;
+    without it, only the folders above it are checked. Nothing is ever chmod'ed."""
+    path = os.path.abspath(os.fspath(home))
+    uid = os.getuid()
+    for folder in _ancestors(path):
+        try:
+            st = os.stat(folder)
+        except FileNotFoundError:
+            continue  # made below, by us, under our umask
+        if not _is_safe_folder(st, uid, own=False):
+            raise UnsafeHome(f"{folder}, a folder above the piko state folder {path}, can be changed by "
+                             f"another user (owner uid {st.st_uid}, mode {st.st_mode & 0o7777:o}); set "
+                             "PIKO_HOME to a folder inside your home, or run: chmod go-w " + folder)
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        if not create:
+            return path
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        st = os.lstat(path)
+    if not stat.S_ISDIR(st.st_mode):
+        raise UnsafeHome(f"the piko state folder {path} is not a folder (a symbolic link or a file); "
+                         "piko does not follow links there: remove it, or set PIKO_HOME to another folder")
+    if not _is_safe_folder(st, uid, own=True):
+        if st.st_uid != uid:
+            raise UnsafeHome(f"the piko state folder {path} belongs to uid {st.st_uid}, not you; "
+                             "set PIKO_HOME to a folder of your own")
+        raise UnsafeHome(f"the piko state folder {path} is open to others (mode {st.st_mode & 0o7777:o}); "
+                         f"piko does not change it for you: run chmod 700 {path}")
     return path
 
 
-def read_token(home: str | os.PathLike[str] | None = None) -> str | None:
-    """The server's token, or None when there is none yet (the server has never started here)."""
+def ensure_home_dir(home: str | os.PathLike[str]) -> str:
+    """The state folder, made (0700) if missing; UnsafeHome if it, or a folder above it, is not safe."""
+    return check_home(home, create=True)
+
+
+def ensure_private_dir(path: str) -> str:
+    """A folder piko keeps inside the state folder (the spool): made 0700 if missing, else it must be a
+    real folder of ours, closed to others (UnsafeHome otherwise; never followed, never chmod'ed)."""
     try:
-        with open(os.path.join(home if home is not None else home_dir(), TOKEN_FILE)) as f:
-            return f.read().strip() or None
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    st = os.lstat(path)
+    if not stat.S_ISDIR(st.st_mode) or not _is_safe_folder(st, os.getuid(), own=True):
+        raise UnsafeHome(f"{path} is not a private folder of yours (a link, someone else's, or open to "
+                         f"others); piko does not follow or change it: remove it, or run chmod 700 {path}")
+    return path
+
+
+def check_private_file(path: str, st: os.stat_result) -> None:
+    """UnsafeHome unless `st` (of the file at `path`) is a regular file of ours, owner-only, one link."""
+    if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid():
+        raise UnsafeHome(f"{path} is not a regular file of yours; piko does not follow or change it: "
+                         "remove it")
+    if st.st_nlink != 1:
+        raise UnsafeHome(f"{path} has other hard links; piko does not write through them: remove it")
+    if st.st_mode & 0o077:
+        raise UnsafeHome(f"{path} is open to others (mode {st.st_mode & 0o7777:o}); piko does not change "
+                         f"it for you: run chmod 600 {path}")
+
+
+def open_private(path: str, flags: int, mode: int = 0o600) -> int:
+    """os.open a file in the state folder without following a link (O_NOFOLLOW), then check that what
+    was opened is a regular file of ours, owner-only (UnsafeHome otherwise, with the file closed)."""
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    except OSError as e:
+        if e.errno == errno.ELOOP:  # the last part is a symbolic link
+            raise UnsafeHome(f"{path} is a symbolic link; piko never follows one in its state folder: "
+                             "remove it") from None
+        raise
+    try:
+        check_private_file(path, os.fstat(fd))
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def check_no_link(path: str) -> None:
+    """For files opened by others (SQLite follows links): a missing one is fine, one that exists must
+    be a regular file of ours, owner-only (UnsafeHome otherwise)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    check_private_file(path, st)
+
+
+def read_token(home: str | os.PathLike[str] | None = None) -> str | None:
+    """The server's token, or None when there is none yet or the file is not safely ours (a link, someone
+    else's, open to others: never read)."""
+    path = os.path.join(home if home is not None else home_dir(), TOKEN_FILE)
+    try:
+        fd = open_private(path, os.O_RDONLY)
+    except (OSError, UnsafeHome):
+        return None
+    try:
+        return os.read(fd, 4096).decode().strip() or None
     except (OSError, UnicodeDecodeError):
         return None
+    finally:
+        os.close(fd)
 
 
 def load_or_create_token(home: Path) -> str:
-    """Read the token, or create a random one with mode 0600 on first start."""
+    """Read the token, or create a random one with mode 0600 on first start. UnsafeHome when the file
+    is not safely ours."""
     import secrets
 
-    ensure_home_dir(home)
-    path = home / TOKEN_FILE
+    path = os.path.join(ensure_home_dir(home), TOKEN_FILE)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = open_private(path, os.O_RDWR | os.O_CREAT | os.O_EXCL)
     except FileExistsError:
-        if path.stat().st_mode & 0o077:
-            path.chmod(0o600)
-        token = path.read_text().strip()
+        fd = open_private(path, os.O_RDWR)
+    with os.fdopen(fd, "r+") as f:
+        token = f.read().strip()
         if token:
             return token
-        fd = os.open(path, os.O_WRONLY | os.O_TRUNC, 0o600)
-    token = secrets.token_urlsafe(32)
-    with os.fdopen(fd, "w") as f:
+        token = secrets.token_urlsafe(32)
+        f.seek(0)
+        f.truncate()
         f.write(token + "\n")
     return token

@@ -61,6 +61,8 @@ def main(args: list[str]) -> int:
     hook = Hook(config.home_dir(), ppid, debug=debug, wait="--no-wait" not in args)
     try:
         hook.run(started, stamp)
+    except config.UnsafeHome:
+        pass  # a state folder others can change: nothing is read, written or said (not even a log line)
     except BaseException as e:  # noqa: BLE001 - nothing may escape into the agent
         try:
             hook.log(f"internal error: {type(e).__name__}: {e}")
@@ -82,6 +84,7 @@ class Hook:
         self.tool_input: Any = None
 
     def run(self, started: float, stamp: int) -> None:
+        config.check_home(self.home)  # before the token is read or anything is written
         raw = read_stdin(STDIN_TIMEOUT)
         if not raw.strip():
             self.log("empty stdin: nothing to send")
@@ -89,11 +92,11 @@ class Hook:
         try:
             payload = fastjson.loads(raw)
         except ValueError as e:
-            kept = self.keep(raw, stamp, rejected=True)
+            kept = self.keep(raw, stamp, rejected=f"malformed stdin ({e})")
             self.log(f"malformed stdin ({e}): nothing sent; kept in {kept}")
             return
         if not isinstance(payload, dict):
-            kept = self.keep(raw, stamp, rejected=True)
+            kept = self.keep(raw, stamp, rejected="stdin is JSON but not an object")
             self.log(f"stdin is JSON but not an object: nothing sent; kept in {kept}")
             return
         self.event = str(payload.get("hook_event_name") or "-")
@@ -103,6 +106,8 @@ class Hook:
             body["session_id"] = os.environ["CLAUDE_CODE_SESSION_ID"]
         self.session = str(body.get("session_id") or "-")
         self.tool_input = payload.get("tool_input")
+        # The idempotency key: the server ingests the event once, even if it is posted and then spooled.
+        body[config.EVENT_KEY_FIELD] = f"{stamp:x}-{os.getpid():x}-{os.urandom(6).hex()}"
         data = fastjson.dumps(body).encode()
 
         budget = POST_BUDGET - (time.monotonic() - started)
@@ -114,9 +119,10 @@ class Hook:
             self.log(f"server unreachable ({e}): spooled {kept}")
             return
         if response.status in (400, 413):  # the event itself is refused: it would be refused again
-            kept = self.keep(data, stamp, rejected=True)
             error = response.error()
-            self.log(f"refused by the server ({response.status} {error.code}: {error.message}); kept in {kept}")
+            reason = f"refused by the server ({response.status} {error.code}: {error.message})"
+            kept = self.keep(data, stamp, rejected=reason)
+            self.log(f"{reason}; kept in {kept}")
             return
         if response.status >= 300:  # bad token, wrong host, server error: kept for the next start
             kept = self.keep(data, stamp)
@@ -135,12 +141,15 @@ class Hook:
                 and isinstance(request_id, str) and request_id):
             self.wait_for_decision(client, request_id)
 
-    def keep(self, data: bytes, stamp: int, *, rejected: bool = False) -> str:
-        """Spool the event (or set it aside in spool/rejected/). The spool module is loaded only here:
-        most runs never need it."""
+    def keep(self, data: bytes, stamp: int, *, rejected: str | None = None) -> str:
+        """Spool the event (or set it aside in spool/rejected/ with the reason `rejected`), keeping the
+        spool under its caps. The spool module is loaded only here: most runs never need it."""
         from piko import spool
 
-        return spool.write_bytes(self.home, data, rejected=rejected, stamp_ns=stamp)
+        kept = spool.write_bytes(self.home, data, rejected=rejected is not None, stamp_ns=stamp, reason=rejected)
+        for line in spool.enforce_caps(self.home):
+            self.log(line)
+        return kept
 
     def wait_for_decision(self, client: Client, request_id: str) -> None:
         """Hold the PermissionRequest hook open until the person decides (printed: the hook's answer to
@@ -166,18 +175,16 @@ class Hook:
 
 
 def write_log(home: str, line: str) -> None:
-    """Append to the log, owner-only (0600 in a 0700 folder); keep one older file past 1 MiB."""
-    config.ensure_home_dir(home)
-    path = os.path.join(home, LOG_FILE)
+    """Append to the log, owner-only (0600 in a 0700 folder); keep one older file past 1 MiB. A link or
+    a file not ours is never followed or written (config.UnsafeHome)."""
+    path = os.path.join(config.ensure_home_dir(home), LOG_FILE)
     try:
-        if os.stat(path).st_size > LOG_MAX_BYTES:
-            os.replace(path, path + ".1")
+        if os.lstat(path).st_size > LOG_MAX_BYTES:
+            os.replace(path, path + ".1")  # renames the entry itself: a link there is not followed
     except OSError:
         pass
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    fd = config.open_private(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
     try:
-        if os.fstat(fd).st_mode & 0o077:
-            os.fchmod(fd, 0o600)
         os.write(fd, line.encode("utf-8", "replace"))
     finally:
         os.close(fd)

@@ -78,7 +78,7 @@ def create_app(store: Store, access: Access, *, on_startup: list | None = None) 
         return JSONResponse({"ok": True, "version": __version__})
 
     async def notify(request: Request) -> Response:
-        return JSONResponse(orchestra.ingest(await read_json(request)))
+        return JSONResponse(orchestra.ingest_once(await read_json(request)))
 
     async def notifications(request: Request) -> Response:
         status = request.query_params.get("status", "pending")

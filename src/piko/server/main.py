@@ -14,7 +14,7 @@ from typing import Any
 
 import uvicorn
 
-from piko import config
+from piko import config, spool
 from piko.server.app import create_app
 from piko.server.guard import Access
 from piko.server.store import Store
@@ -37,20 +37,38 @@ def is_loopback(host: str) -> bool:
 
 def lock_home(home: Path) -> Any:
     """One server per state folder: hold an exclusive lock on `home/server.lock` while running."""
-    f = open(home / "server.lock", "a+")
+    f = os.fdopen(config.open_private(str(home / "server.lock"), os.O_RDWR | os.O_CREAT), "r+")
     try:
         fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        f.seek(0)
         pid = f.read().strip() or "?"
         f.close()
         raise StartupError(f"another piko server (pid {pid}) is already using {home}; "
                            "stop it, or set PIKO_HOME to another folder") from None
-    f.seek(0)
     f.truncate()
     f.write(str(os.getpid()))
     f.flush()
     return f
+
+
+def open_state(home: Path) -> tuple[Any, str, Store]:
+    """The lock, the token and the store of a state folder that is safely ours (StartupError if not:
+    a folder others can write, or a planted link, is refused and never followed or repaired)."""
+    try:
+        config.ensure_home_dir(home)
+        lock = lock_home(home)
+        try:
+            token = config.load_or_create_token(home)
+            spool.folder(home, rejected=True)
+            db = str(home / config.DB_FILE)
+            for suffix in ("", "-wal", "-shm", "-journal"):  # SQLite follows links: check before it opens
+                config.check_no_link(db + suffix)
+        except BaseException:
+            lock.close()
+            raise
+    except config.UnsafeHome as e:
+        raise StartupError(f"refusing to start: {e}") from None
+    return lock, token, Store(db)
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -92,10 +110,7 @@ class _Server(uvicorn.Server):
 def serve(host: str, port: int, home: Path, *, allowed_hosts: tuple[str, ...] = (),
           access_log: bool = False, out=sys.stdout) -> None:
     os.umask(0o077)  # the database, its WAL and the lock file are the owner's alone
-    config.ensure_home_dir(home)
-    lock = lock_home(home)
-    token = config.load_or_create_token(home)
-    store = Store(home / config.DB_FILE)
+    lock, token, store = open_state(home)
     sock = bind(host, port)
     actual_port = sock.getsockname()[1]
     access = Access.for_server(token, host, actual_port, allowed_hosts)

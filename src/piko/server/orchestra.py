@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from piko import claude, tmux
+from piko.server.event_keys import EventKeys, take_key
 from piko.server.hub import Hub
 from piko.server.store import Store
 
@@ -70,6 +71,7 @@ class Orchestra:
         self.hook_waiters: dict[str, asyncio.Future[dict | None]] = {}
         self._hook_acks: dict[str, asyncio.Future[None]] = {}
         self._background: set[asyncio.Task] = set()
+        self.event_keys = EventKeys(store.db)
 
     # ---- reading ---------------------------------------------------------------------------------
 
@@ -151,6 +153,19 @@ class Orchestra:
             return {"id": current["id"], "action": "resolved" if resolved else "deferred",
                     "notification": resolved}
         return {"id": None, "action": "ignored", "notification": None}
+
+    def ingest_once(self, body: Any) -> dict[str, Any]:
+        """`ingest`, once per idempotency key (a hook may post an event, time out, and spool it too)."""
+        try:
+            key = take_key(body)
+        except ValueError as e:
+            raise ApiError(400, "bad_request", str(e)) from None
+        if key is not None and self.event_keys.seen(key):
+            return {"id": None, "action": "duplicate", "notification": None}
+        answer = self.ingest(body)
+        if key is not None:
+            self.event_keys.remember(key)
+        return answer
 
     @staticmethod
     def _moves_on(current: dict[str, Any], fields: dict[str, Any]) -> bool:

@@ -7,11 +7,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 from piko import spool
-from piko.server.orchestra import ApiError
 from piko.server.watcher import Watcher
 
 log = logging.getLogger("piko.server")
@@ -20,17 +20,26 @@ SPOOL_SCAN_INTERVAL = 2.0
 
 
 def replay_spool(orchestra: Any, home: Path) -> int:
-    """Ingest spooled events in order; bad ones are set aside, never lost. Returns how many were ingested."""
+    """Ingest spooled events in order. One that cannot be ingested, for any reason, is set aside in
+    spool/rejected/ with the reason, never retried and never in the way of the events behind it.
+    Returns how many were ingested."""
+    for line in spool.enforce_caps(home):
+        log.warning("%s", line)
     count = 0
     for path in spool.pending(home):
         try:
-            event = json.loads(path.read_text())
-            orchestra.ingest(event)
-        except (ValueError, ApiError) as e:
-            log.warning("spooled event %s could not be ingested (%s); kept in %s", path.name, e,
-                        spool.set_aside(path))
+            orchestra.ingest_once(json.loads(spool.read(path)))
+        except Exception as e:  # noqa: BLE001 - whatever it is, this event must not block the others
+            reason = f"{type(e).__name__}: {e}"
+            try:
+                kept = spool.set_aside(path, reason)
+            except Exception as failed:  # noqa: BLE001
+                log.error("spooled event %s could not be ingested (%s) nor set aside (%s)", path, reason, failed)
+                continue
+            log.warning("spooled event %s could not be ingested (%s); kept in %s", os.path.basename(path),
+                        reason, kept)
             continue
-        path.unlink()
+        os.unlink(path)
         count += 1
     return count
 
