@@ -19,6 +19,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 19876
 TOKEN_FILE = "token"
 DB_FILE = "state.db"
+LOG_FILE = "notify.log"  # the hook's log (cli/notify.py)
 EVENT_KEY_FIELD = "piko_event_key"  # the idempotency key the hook gives each event (server/event_keys.py)
 
 
@@ -123,6 +124,16 @@ def ensure_private_dir(path: str) -> str:
         raise UnsafeHome(f"{path} is not a private folder of yours (a link, someone else's, or open to "
                          f"others); piko does not follow or change it: remove it, or run chmod 700 {path}")
     return path
+
+
+def check_no_links(folder: str) -> None:
+    """UnsafeHome if an entry of `folder` is a symbolic link: nothing piko keeps there is one, so a link
+    was planted (checked by the server at start, so even a file only the hook writes is covered)."""
+    with os.scandir(folder) as it:
+        for entry in it:
+            if entry.is_symlink():
+                raise UnsafeHome(f"{entry.path} is a symbolic link; piko never follows one in its state "
+                                 "folder: remove it")
 
 
 def check_private_file(path: str, st: os.stat_result) -> None:

@@ -36,7 +36,7 @@ WAIT_EVENT = "PermissionRequest"
 # call, so they skip the one costly lookup (asking tmux for the session's name, a few milliseconds).
 NO_TMUX_LOOKUP = frozenset({"PreToolUse", "PostToolUse", "PostToolUseFailure", "UserPromptSubmit", "SessionEnd"})
 
-LOG_FILE = "notify.log"
+LOG_FILE = config.LOG_FILE
 LOG_MAX_BYTES = 1024 * 1024
 
 USAGE = """usage: piko cc notify [--no-wait] [--debug]

@@ -56,10 +56,12 @@ def open_state(home: Path) -> tuple[Any, str, Store]:
     a folder others can write, or a planted link, is refused and never followed or repaired)."""
     try:
         config.ensure_home_dir(home)
+        config.check_no_links(str(home))
         lock = lock_home(home)
         try:
             token = config.load_or_create_token(home)
-            spool.folder(home, rejected=True)
+            config.check_no_links(spool.folder(home, rejected=True))
+            config.check_no_links(spool.folder(home))
             db = str(home / config.DB_FILE)
             for suffix in ("", "-wal", "-shm", "-journal"):  # SQLite follows links: check before it opens
                 config.check_no_link(db + suffix)
