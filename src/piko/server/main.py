@@ -15,6 +15,7 @@ from typing import Any
 import uvicorn
 
 from piko import config, spool
+from piko.server import connections
 from piko.server.app import create_app
 from piko.server.guard import Access
 from piko.server.store import Store
@@ -113,6 +114,7 @@ def serve(host: str, port: int, home: Path, *, allowed_hosts: tuple[str, ...] = 
           access_log: bool = False, out=sys.stdout) -> None:
     os.umask(0o077)  # the database, its WAL and the lock file are the owner's alone
     lock, token, store = open_state(home)
+    connections.raise_open_files_limit()
     sock = bind(host, port)
     actual_port = sock.getsockname()[1]
     access = Access.for_server(token, host, actual_port, allowed_hosts)
@@ -135,6 +137,7 @@ def serve(host: str, port: int, home: Path, *, allowed_hosts: tuple[str, ...] = 
 
     uv_config = uvicorn.Config(
         app,
+        http=connections.protocol_class(),  # header timeout, bounded stalled connections
         log_level="warning",
         access_log=access_log,
         ws_max_size=64 * 1024,
