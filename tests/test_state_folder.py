@@ -92,6 +92,11 @@ def unsafe_homes(tmp_path: Path) -> dict[str, tuple[Path, Path]]:
     theirs = tmp_path / "their-home"
     theirs.mkdir(mode=0o700)
     os.chown(theirs, NOBODY, NOBODY)
+    target = tmp_path / "safe"
+    target.mkdir(mode=0o700)
+    their_link = tmp_path / "their-link"
+    their_link.symlink_to(target)
+    os.lchown(their_link, NOBODY, NOBODY)  # they could point it at a folder of theirs at any time
     loose = tmp_path / "loose-home"
     loose.mkdir()
     loose.chmod(0o755)
@@ -100,11 +105,13 @@ def unsafe_homes(tmp_path: Path) -> dict[str, tuple[Path, Path]]:
         "parent owned by another user": (theirs_parent / "home", theirs_parent),
         "home owned by another user": (theirs, theirs),
         "home mode 0755": (loose, loose),
+        "a link of another user on the way": (their_link / "home", their_link),
     }
 
 
 @pytest.mark.parametrize("case", ["parent writable by all", "parent owned by another user",
-                                  "home owned by another user", "home mode 0755"])
+                                  "home owned by another user", "home mode 0755",
+                                  "a link of another user on the way"])
 def test_an_unsafe_state_folder_is_refused_not_repaired(tmp_path: Path, case: str):
     if os.getuid() != 0:
         pytest.skip("needs root to make folders of another user")

@@ -81,9 +81,13 @@ def check_home(home: str | os.PathLike[str], *, create: bool = False) -> str:
     uid = os.getuid()
     for folder in _ancestors(path):
         try:
-            st = os.stat(folder)
+            link = os.lstat(folder)
+            st = os.stat(folder) if stat.S_ISLNK(link.st_mode) else link
         except FileNotFoundError:
             continue  # made below, by us, under our umask
+        if link.st_uid not in (uid, 0):  # a link its owner could point elsewhere later
+            raise UnsafeHome(f"{folder}, on the way to the piko state folder {path}, is a symbolic link owned "
+                             f"by uid {link.st_uid}; set PIKO_HOME to a folder inside your home")
         if not _is_safe_folder(st, uid, own=False):
             raise UnsafeHome(f"{folder}, a folder above the piko state folder {path}, can be changed by "
                              f"another user (owner uid {st.st_uid}, mode {st.st_mode & 0o7777:o}); set "

@@ -136,16 +136,19 @@ def enforce_caps(home: str | os.PathLike[str]) -> list[str]:
     said: list[str] = []
     spool = folder(home)
     for path in _over(spool, max_files, max_bytes):
-        set_aside(path, f"set aside unread: the spool was over its cap ({max_files} files, {max_bytes} bytes)")
+        try:
+            set_aside(path, f"set aside unread: the spool was over its cap ({max_files} files, {max_bytes} bytes)")
+        except FileNotFoundError:
+            continue  # replayed or set aside meanwhile by another process (the server, another hook)
         said.append(f"spool over its cap ({max_files} files, {max_bytes} bytes): set aside {path}")
     rejected = os.path.join(spool, REJECTED_DIR)
     if os.path.lexists(rejected):
         for path in _over(config.ensure_private_dir(rejected), max_files, max_bytes):
-            os.unlink(path)
-            try:
-                os.unlink(path[:-len(SUFFIX)] + REASON_SUFFIX)
-            except FileNotFoundError:
-                pass
+            for name in (path, path[:-len(SUFFIX)] + REASON_SUFFIX):
+                try:
+                    os.unlink(name)
+                except FileNotFoundError:
+                    pass
             said.append(f"spool/rejected over its cap ({max_files} files, {max_bytes} bytes): deleted {path}")
     return said
 

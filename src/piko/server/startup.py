@@ -29,6 +29,8 @@ def replay_spool(orchestra: Any, home: Path) -> int:
     for path in spool.pending(home):
         try:
             orchestra.ingest_once(json.loads(spool.read(path)))
+        except FileNotFoundError:
+            continue  # set aside meanwhile by a hook keeping the spool under its cap
         except Exception as e:  # noqa: BLE001 - whatever it is, this event must not block the others
             reason = f"{type(e).__name__}: {e}"
             try:
@@ -48,7 +50,11 @@ def tasks(home: Path) -> list[Callable[[Any], Awaitable[asyncio.Task | None]]]:
     """Start-up steps, in order; a step may return a background task, cancelled at shutdown."""
 
     async def replay(app: Any) -> None:
-        n = replay_spool(app.state.orchestra, home)
+        try:
+            n = replay_spool(app.state.orchestra, home)
+        except Exception:  # the spool must never keep the server from starting
+            log.exception("replaying the spool failed; the server starts anyway")
+            return
         if n:
             log.warning("replayed %d hook event(s) spooled while the server was down", n)
 
