@@ -28,6 +28,16 @@ def server(piko_home: Path):
     srv.stop()
 
 
+def start_with_the_usual_limit(home: Path, **env: str) -> PikoServer:
+    """A server started with the usual open-files soft limit (1024), as from a login shell."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(1024, hard), hard))  # what the server inherits
+    try:
+        return PikoServer(home, env=env).start()
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
 def raise_own_open_files_limit(needed: int) -> None:
     """After the server started (it must not inherit this): room for the test's own sockets."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -47,7 +57,8 @@ def closed_by_peer(sock: socket.socket, timeout: float) -> bool:
         return False
 
 
-def test_half_sent_requests_starve_no_one(server: PikoServer):
+def test_half_sent_requests_starve_no_one(piko_home: Path):
+    server = start_with_the_usual_limit(piko_home, PIKO_HEADER_TIMEOUT=str(HEADER_TIMEOUT))
     raise_own_open_files_limit(STALLED + 200)
     stalled = []
     try:
@@ -64,6 +75,7 @@ def test_half_sent_requests_starve_no_one(server: PikoServer):
     finally:
         for sock in stalled:
             sock.close()
+        server.stop()
 
 
 def test_a_connection_that_never_finishes_its_headers_is_closed(server: PikoServer):
@@ -94,3 +106,15 @@ def test_websockets_and_long_polls_outlive_the_header_timeout(server: PikoServer
     answer = server.respond(notification_id=record["id"], decision="allow")
     assert answer.status_code == 200, answer.text
     assert json.loads(finish(hook))["hookSpecificOutput"]["decision"]["behavior"] == "allow"
+
+
+def test_the_server_raises_its_open_files_limit_to_the_hard_limit(piko_home: Path):
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    srv = start_with_the_usual_limit(piko_home)
+    try:
+        assert srv.proc is not None
+        limits = Path(f"/proc/{srv.proc.pid}/limits").read_text()
+        [line] = [entry for entry in limits.splitlines() if entry.startswith("Max open files")]
+        assert line.split()[3:5] == [str(hard)] * 2, line
+    finally:
+        srv.stop()
