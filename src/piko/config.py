@@ -1,8 +1,11 @@
-"""Where Piko keeps its state and where clients find the server.
+"""Where Piko keeps its state and where clients find the server, and how that state folder is kept the
+user's alone: a state folder, or a folder above it, that another user owns or may write is refused
+(UnsafeHome), a file in it is opened without following links and checked once open, and nothing is ever
+chmod'ed: the refusal says what to run.
 
 Imported by the hook (`piko cc notify`), which has a start-up budget of a few milliseconds: standard library
 only, no work at import, and the costly modules (pathlib, secrets) are imported only by the functions that
-need them. The hook uses the `str` variants (`home_dir`, `ensure_home_dir`).
+need them. The hook uses the `str` variants (`home_dir`, `check_home`, `ensure_home_dir`).
 """
 
 from __future__ import annotations
