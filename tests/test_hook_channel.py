@@ -12,6 +12,7 @@ import socket
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -236,15 +237,43 @@ def test_the_server_refuses_to_replace_what_is_not_its_socket(tmp_path: Path, pl
 
 # ---- a waiting hook's decision goes to that hook only -------------------------------------------------
 
-def test_another_token_holder_cannot_take_the_decision(server: PikoServer, piko_home: Path):
+def steal(server: PikoServer, method: str, path: str, body: dict | None, got: list, opened: threading.Event) -> None:
+    """Another holder of the token opens the wait route, and keeps whatever it is given."""
+    with httpx.Client(timeout=15) as client:
+        with client.stream(method, server.url + path, headers=server.auth, json=body) as r:
+            got.append(r.status_code)
+            opened.set()
+            got.extend(r.iter_lines())
+
+
+@pytest.mark.parametrize("method, body", [("GET", None), ("POST", {}), ("POST", {"wait_key": "a guess"})])
+def test_another_token_holder_cannot_take_the_decision(server: PikoServer, piko_home: Path, method: str,
+                                                        body: dict | None):
+    hook, record = waiting_hook(server, piko_home)
+    got: list = []
+    opened = threading.Event()
+    thief = threading.Thread(target=steal, args=(server, method, WAIT.format(record["id"]), body, got, opened))
+    thief.start()
+    assert opened.wait(10)
+    answer = server.respond(notification_id=record["id"], decision="allow")
+    printed = finish(hook)
+    thief.join(15)
+    assert not [line for line in got[1:] if "decided" in line], "the decision went to another client"
+    assert answer.status_code == 200 and answer.json()["delivered_via"] == "hook", answer.text
+    assert json.loads(printed) == ALLOW
+    assert got[0] == (405 if method == "GET" else 403)  # reading is not waiting; POST needs the key
+    if method == "POST":
+        assert "only the hook that asked" in json.loads(got[1])["error"]
+
+
+def test_a_wait_without_the_key_does_not_disturb_the_waiting_hook(server: PikoServer, piko_home: Path):
     hook, record = waiting_hook(server, piko_home)
     path = WAIT.format(record["id"])
-    for attempt in ({}, {"wait_key": "a guess"}, {"wait_key": None}):
+    for attempt in ({}, {"wait_key": None}, {"wait_key": 1}):
         r = server.request("POST", path, json=attempt)
         assert r.status_code == 403 and "only the hook that asked" in r.json()["error"], r.text
     assert server.request("POST", path, content=b"not json").status_code == 403
-    assert server.request("GET", path).status_code == 405  # reading is not waiting
-    assert server.get(record["id"])["hook_waiting"] is True  # the hook was not disturbed
+    assert server.get(record["id"])["hook_waiting"] is True
     answer = server.respond(notification_id=record["id"], decision="allow")
     assert answer.status_code == 200 and answer.json()["delivered_via"] == "hook", answer.text
     assert json.loads(finish(hook)) == ALLOW
