@@ -221,6 +221,25 @@ def test_a_socket_of_another_user_is_refused_by_the_hook_the_cli_and_the_server(
     assert os.lstat(path).st_uid == 65534  # left as it was
 
 
+def test_a_symlink_planted_as_the_socket_is_not_followed(tmp_path: Path):
+    home = private_home(tmp_path / "home")
+    elsewhere = tmp_path / "elsewhere.sock"
+    listener = socket.socket(socket.AF_UNIX)
+    address, folder = unix_address(str(elsewhere))
+    listener.bind(address)
+    if folder is not None:
+        os.close(folder)
+    listener_at_the_end = Impostor(listener)  # a socket of ours, but not in the state folder
+    (home / "server.sock").symlink_to(elsewhere)
+    try:
+        result = run("notify", hook_payload("PermissionRequest-Bash"), hook_env(home))
+    finally:
+        listener_at_the_end.close()
+    assert result.returncode == 0 and result.stdout == b""
+    assert listener_at_the_end.received == []
+    assert len(spooled(home)) == 1 and "is not a socket of this user's" in log_text(home)
+
+
 @pytest.mark.parametrize("planted", ["file", "symlink"])
 def test_the_server_refuses_to_replace_what_is_not_its_socket(tmp_path: Path, planted: str):
     home = private_home(tmp_path / "home")
@@ -320,3 +339,21 @@ def test_after_a_kill_9_the_same_hook_reconnects_with_its_key(server: PikoServer
         time.sleep(0.1)
     assert answer.status_code == 200 and answer.json()["delivered_via"] == "hook", answer.text
     assert json.loads(finish(hook)) == ALLOW
+
+
+def test_the_hooks_usual_way_loads_no_hmac(server: PikoServer, piko_home: Path, tmp_path: Path):
+    """Over the socket the hook stays light; hmac (and hashlib) are loaded only for a TCP server's proof."""
+    payload = tmp_path / "event.json"
+    payload.write_text(json.dumps(hook_payload("Notification-idle_prompt")))
+    code = ("import sys; from piko.cli import notify; notify.main(['--no-wait']); "
+            "sys.stderr.write(' '.join(sorted(sys.modules)))")
+    loaded = {}
+    for way, env in (("socket", hook_env(piko_home)), ("tcp", hook_env(piko_home, server.url))):
+        with payload.open("rb") as stdin:
+            result = subprocess.run([sys.executable, "-c", code], stdin=stdin, env=env, capture_output=True,
+                                    timeout=20)
+        assert result.returncode == 0 and result.stdout == b""
+        loaded[way] = set(result.stderr.decode().split())
+    assert "hmac" not in loaded["socket"] and "hashlib" not in loaded["socket"]
+    assert "hmac" in loaded["tcp"]
+    assert not log_text(piko_home) and len(server.pending()) == 1
