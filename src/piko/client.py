@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import _socket
 import os
+import stat  # loaded by os already: free
 import time
 
 from piko import __version__, config, fastjson
@@ -199,7 +200,7 @@ class Client:
             st = os.lstat(path)
         except OSError as e:
             raise Unreachable(f"no server socket at {path} ({e.strerror or e})") from None
-        if (st.st_mode & 0o170000) != 0o140000 or st.st_uid != os.geteuid():
+        if not stat.S_ISSOCK(st.st_mode) or st.st_uid != os.geteuid():
             raise NotOurs(f"{path} is not a socket of this user's: refused")
         wait = deadline - time.monotonic()
         if wait <= 0:
