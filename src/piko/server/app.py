@@ -168,6 +168,10 @@ def create_app(store: Store, access: Access, *, on_startup: list | None = None) 
 
         return StreamingResponse(lines(), media_type="application/x-ndjson", headers=NO_CACHE)
 
+    async def wait_is_post(request: Request) -> Response:
+        raise ApiError(405, "method_not_allowed", "waiting for a decision is a POST with the wait_key of the "
+                                                  "notify answer; to read a request, GET .../notifications/{id}")
+
     async def ws(websocket: WebSocket) -> None:
         await websocket.accept()
         await hub.serve(websocket, orchestra.snapshot_text)
@@ -200,6 +204,7 @@ def create_app(store: Store, access: Access, *, on_startup: list | None = None) 
         Route("/api/orchestra/notifications/{id}", dismiss, methods=["DELETE"]),
         Route("/api/orchestra/notifications/{id}/screen", screen),
         Route("/api/orchestra/notifications/{id}/wait", wait, methods=["POST"]),
+        Route("/api/orchestra/notifications/{id}/wait", wait_is_post, methods=["GET"]),
         Route("/api/orchestra/respond", respond, methods=["POST"]),
         WebSocketRoute("/api/orchestra/ws", ws),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
