@@ -3,8 +3,8 @@
 Loaded only when a PermissionRequest created a request. The hook then holds the agent's dialog open on
 its side: it long-polls `POST /api/orchestra/notifications/{id}/wait` with the request's wait key (given to
 it alone, in the notify answer), reads a heartbeat line about every 2 s, then one JSON line; it reconnects
-while the server restarts, and gives up at a deadline. It watches the agent
-that started it the whole time, so no hook is ever left behind when the agent goes.
+while the server restarts, and gives up at a deadline. It watches the agent that started it the whole time,
+so no hook is ever left behind when the agent goes.
 """
 
 from __future__ import annotations
