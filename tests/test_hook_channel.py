@@ -119,6 +119,24 @@ def test_a_relay_to_the_real_server_fails_the_port_bound_proof(server: PikoServe
     assert direct.returncode == 0 and "Notification" not in log_text(piko_home)
 
 
+def test_a_relay_on_the_same_port_of_another_loopback_address_fails_the_proof(server: PikoServer,
+                                                                               piko_home: Path):
+    """The proof names the address too: a squatter on [::1]:<port> relaying to 127.0.0.1:<port> fails."""
+    try:
+        relay = Relay(server.port, host="::1", port=server.port)
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    try:
+        assert httpx.get(relay.url + "/api/health", timeout=5).status_code == 200
+        result = run("notify", hook_payload("PermissionRequest-Bash"), hook_env(piko_home, relay.url))
+    finally:
+        relay.close()
+    assert result.returncode == 0 and result.stdout == b""
+    seen = relay.everything
+    assert server.token.encode() not in seen and b"/api/orchestra" not in seen
+    assert f"the server at {relay.url} did not prove it is ours" in log_text(piko_home)
+
+
 def test_the_hook_never_falls_back_to_the_default_port(tmp_path: Path):
     squatter = socket.socket()
     try:

@@ -96,20 +96,22 @@ class Impostor(Recorder):
 
 
 class Relay(Recorder):
-    """A listener on another loopback port that relays every connection to the real server, rewriting
-    the Host header so the server takes the requests for its own."""
+    """A listener on another loopback port (or on the same port of another loopback address) that relays
+    every connection to the real server on 127.0.0.1, rewriting the Host header so the server takes the
+    requests for its own."""
 
-    def __init__(self, server_port: int) -> None:
-        listener = socket.socket()
-        listener.bind(("127.0.0.1", 0))
+    def __init__(self, server_port: int, host: str = "127.0.0.1", port: int = 0) -> None:
+        listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        listener.bind((host, port))
         self.port = listener.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.authority = f"[{host}]:{self.port}" if ":" in host else f"{host}:{self.port}"
+        self.url = f"http://{self.authority}"
         self.server_port = server_port
         super().__init__(listener)
 
     def _handle(self, conn: socket.socket, index: int) -> None:
         upstream = socket.create_connection(("127.0.0.1", self.server_port))
-        ours, theirs = f"127.0.0.1:{self.port}".encode(), f"127.0.0.1:{self.server_port}".encode()
+        ours, theirs = self.authority.encode(), f"127.0.0.1:{self.server_port}".encode()
 
         def back() -> None:
             try:
