@@ -334,7 +334,8 @@ def test_the_wait_key_is_given_once_and_stored_only_as_a_hash(server: PikoServer
     key = answer["wait_key"]
     assert isinstance(key, str) and len(key) >= 32
     assert "wait_key" not in server.notify(**hook_payload("Notification-idle_prompt") | {"session_id": "s2"})
-    seen = [snapshot, created, json.dumps(answer["notification"]), server.request("GET", "/api/orchestra/notifications").text,
+    seen = [snapshot, created, json.dumps(answer["notification"]),
+            server.request("GET", "/api/orchestra/notifications").text,
             server.request("GET", f"/api/orchestra/notifications/{answer['id']}").text,
             server.request("GET", "/api/orchestra/notifications", params={"status": "all"}).text]
     assert not [text for text in seen if key in text]

@@ -154,7 +154,8 @@ def test_clear_errors(server: PikoServer, piko_home: Path, tmux, tmp_path: Path)
     bad_token_home.mkdir()
     (bad_token_home / "token").write_text("wrong\n")
     refused = respond("--list", env=env_for(server, bad_token_home))  # over TCP: no proof, nothing sent
-    assert refused.returncode == 1 and "did not prove it is ours" in refused.stderr and "nothing was sent" in refused.stderr
+    assert refused.returncode == 1
+    assert "did not prove it is ours" in refused.stderr and "nothing was sent" in refused.stderr
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
