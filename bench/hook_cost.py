@@ -4,8 +4,11 @@ Commands, run N times each in turn (A B C D A B C D ...), every run timed from p
 the payload file as stdin and stdout/stderr to /dev/null; medians compared:
 - baseline: `<python> -c pass`, where <python> is the very interpreter the hook runs on (.venv/bin/python).
   (`python3` on PATH may be a pyenv shim, a shell script that takes ~100 ms: not a fair baseline.)
-- server up: `.venv/bin/piko cc notify` posting a real Stop event to a running server;
-- server down: the same with PIKO_URL on a closed loopback port and a fresh PIKO_HOME (it spools);
+- server up: `.venv/bin/piko cc notify` posting a real Stop event to a running server, on its Unix socket
+  in $PIKO_HOME (the hook's usual way);
+- server down: the same with a fresh PIKO_HOME, where no server listens (it spools);
+- over TCP (info): server up, with PIKO_URL set: the server proves it holds the token first (one more
+  round trip on the same connection, and hmac to load);
 - in tmux (info): server up, run as Claude Code runs it inside tmux ($TMUX, $TMUX_PANE set), which makes
   the hook ask tmux for the pane's session (one `tmux display-message`).
 One untimed warm-up run of each first, with bytecode writing allowed: the figures are for cached bytecode.
@@ -17,7 +20,7 @@ import os
 import time
 from pathlib import Path
 
-from bench.common import FIXTURES, Context, Row, closed_port, cleanup, fmt_ms, median, piko_bin, ratio, \
+from bench.common import FIXTURES, Context, Row, cleanup, fmt_ms, median, piko_bin, ratio, \
     start_piko, temp_dir, venv_python
 
 
@@ -49,14 +52,16 @@ def bench(ctx: Context) -> None:
     tmux = TmuxServer()
     try:
         pane = tmux.echo_pane()
-        up_env = {**base_env, "PIKO_HOME": str(home), "PIKO_URL": server.url}
-        down_env = {**base_env, "PIKO_HOME": str(spool_home), "PIKO_URL": f"http://127.0.0.1:{closed_port()}"}
+        up_env = {**base_env, "PIKO_HOME": str(home)}
+        down_env = {**base_env, "PIKO_HOME": str(spool_home)}
+        tcp_env = {**up_env, "PIKO_URL": server.url}
         tmux_env = {**up_env, "TMUX": f"{tmux.socket_path},0,0", "TMUX_PANE": pane}
         piko = [piko_bin(), "cc", "notify"]
         commands = {
             "baseline": ([venv_python(), "-c", "pass"], base_env),
             "up": (piko, up_env),
             "down": (piko, down_env),
+            "tcp": (piko, tcp_env),
             "tmux": (piko, tmux_env),
         }
         times: dict[str, list[float]] = {name: [] for name in commands}
@@ -77,7 +82,7 @@ def bench(ctx: Context) -> None:
     base = median(times["baseline"])
     ctx.data["hook_ms"] = {name: median(v) for name, v in times.items()}
     for name, label, goal in (("up", "server up", True), ("down", "server down (spools)", True),
-                              ("tmux", "server up, in tmux", False)):
+                              ("tcp", "server up, over TCP", False), ("tmux", "server up, in tmux", False)):
         value = median(times[name])
         ok = value <= 1.3 * base
         ctx.add(Row(f"1. hook cost, {label}", fmt_ms(value), f"{fmt_ms(base)} (python -c pass)",

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from piko.channel import server_proof
 from tests.conftest import FIXTURES, hook_payload
 from tests.support.hook import hook_env as base_env, waiting_hook
 from tests.support.server import PikoServer
@@ -217,8 +218,8 @@ def test_bad_token_spools_the_event_and_logs(server: PikoServer, tmp_path: Path)
     (home / "token").write_text("not-the-token\n")
     result, elapsed = notify(hook_payload("PermissionRequest-Bash"), base_env(home, server.url))
     assert result.returncode == 0 and result.stdout == b"" and elapsed < 1.5
-    [line] = log_lines(home)
-    assert "PermissionRequest" in line and "401" in line and "spooled" in line
+    [line] = log_lines(home)  # over TCP a server that does not know this token cannot prove it is ours
+    assert "PermissionRequest" in line and "did not prove it is ours" in line and "spooled" in line
     assert_private_log(home)
     assert len(spooled(home)) == 1
     assert server.pending() == []
@@ -254,14 +255,18 @@ class FakeWaitServer:
     """Speaks the /wait protocol the way the server does (chunked lines: heartbeats, then one JSON line),
     with scripted misbehaviour, to test the hook's side of it: retries, heartbeats, the final line."""
 
-    def __init__(self, waits: list[list[bytes]]) -> None:
+    def __init__(self, waits: list[list[bytes]], home: Path) -> None:
         self.waits = waits  # per /wait connection: the lines to send; ends without a final line = drop
         self.wait_calls = 0
         self.unexpected: list[bytes] = []  # request lines that were neither the notify nor the wait
         self.listener = socket.socket()
         self.listener.bind(("127.0.0.1", 0))
         self.listener.listen(16)
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.port = self.listener.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        home.mkdir(mode=0o700, exist_ok=True)  # it knows the token, so it can prove it is the server
+        self.token = "fake-server-token"
+        (home / "token").write_text(self.token + "\n")
         threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self) -> None:
@@ -275,18 +280,29 @@ class FakeWaitServer:
     def _handle(self, conn: socket.socket) -> None:
         with conn:
             request = b""
-            while b"\r\n\r\n" not in request:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return  # the peer went away before sending a request
-                request += chunk
-            head, _, body = request.partition(b"\r\n\r\n")
+            while True:
+                while b"\r\n\r\n" not in request:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return  # the peer went away before sending a request
+                    request += chunk
+                head, _, request = request.partition(b"\r\n\r\n")
+                if not head.startswith(b"GET /api/hello?nonce="):
+                    break
+                nonce = head.split(b"nonce=", 1)[1].split(b" ", 1)[0].decode()
+                proof = json.dumps({"proof": server_proof(self.token, nonce, "127.0.0.1", self.port)}).encode()
+                conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s" % (len(proof), proof))
             if head.startswith(b"POST /api/orchestra/notify"):
-                answer = json.dumps({"id": "abcdefabcdef", "action": "created", "notification": None}).encode()
+                answer = json.dumps({"id": "abcdefabcdef", "action": "created", "notification": None,
+                                     "wait_key": "the-key"}).encode()
                 conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
                              b"connection: close\r\n\r\n%s" % (len(answer), answer))
                 return
-            if not head.startswith(b"GET /api/orchestra/notifications/abcdefabcdef/wait"):
+            length = int(head.lower().partition(b"content-length:")[2].split(b"\r\n", 1)[0] or b"0")
+            while len(request) < length:
+                request += conn.recv(65536)
+            if not (head.startswith(b"POST /api/orchestra/notifications/abcdefabcdef/wait")
+                    and json.loads(request or b"{}").get("wait_key") == "the-key"):
                 self.unexpected.append(head.split(b"\r\n", 1)[0])
                 conn.sendall(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
                 return
@@ -314,7 +330,7 @@ def test_hook_waits_through_heartbeats_and_a_dropped_connection_then_prints_the_
     fake = FakeWaitServer([
         [b"\n", b"PAUSE", b"\n"],  # the server restarts: the answer ends without a final line
         [b"\n", b"PAUSE", b"\n", b"PAUSE", json.dumps({"status": "decided", "output": output}).encode() + b"\n"],
-    ])
+    ], piko_home)
     try:
         result, _ = notify(hook_payload("PermissionRequest-Bash"), base_env(piko_home, fake.url))
     finally:
@@ -325,7 +341,7 @@ def test_hook_waits_through_heartbeats_and_a_dropped_connection_then_prints_the_
 
 
 def test_hook_ends_silently_when_the_request_is_resolved_another_way(piko_home: Path):
-    fake = FakeWaitServer([[b"\n", b'{"status": "resolved", "output": null}\n']])
+    fake = FakeWaitServer([[b"\n", b'{"status": "resolved", "output": null}\n']], piko_home)
     try:
         result, _ = notify(hook_payload("PermissionRequest-Bash"), base_env(piko_home, fake.url))
         no_wait, _ = notify(hook_payload("PermissionRequest-Bash"), base_env(piko_home, fake.url), "--no-wait")
@@ -337,7 +353,7 @@ def test_hook_ends_silently_when_the_request_is_resolved_another_way(piko_home: 
 
 
 def test_waiting_hook_exits_when_the_agent_is_gone(piko_home: Path, tmp_path: Path):
-    fake = FakeWaitServer([[b"\n", b"PAUSE"] * 200])  # heartbeats for a minute
+    fake = FakeWaitServer([[b"\n", b"PAUSE"] * 200], piko_home)  # heartbeats for a minute
     payload = tmp_path / "payload.json"
     payload.write_text(json.dumps(hook_payload("PermissionRequest-Bash")))
     agent = ("import subprocess, sys, time; "
@@ -361,7 +377,7 @@ def test_waiting_hook_exits_when_the_agent_is_gone(piko_home: Path, tmp_path: Pa
 
 
 def test_a_hook_orphaned_before_it_started_does_not_wait(piko_home: Path, tmp_path: Path):
-    fake = FakeWaitServer([[b"\n", b"PAUSE"] * 200])
+    fake = FakeWaitServer([[b"\n", b"PAUSE"] * 200], piko_home)
     payload, seen = tmp_path / "payload.json", tmp_path / "ppid"
     payload.write_text(json.dumps(hook_payload("PermissionRequest-Bash")))
     orphan = ("import os, sys, time; time.sleep(0.3); "  # by then the shell that started it is gone

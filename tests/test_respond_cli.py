@@ -153,8 +153,9 @@ def test_clear_errors(server: PikoServer, piko_home: Path, tmux, tmp_path: Path)
     bad_token_home = tmp_path / "elsewhere"
     bad_token_home.mkdir()
     (bad_token_home / "token").write_text("wrong\n")
-    refused = respond("--list", env=env_for(server, bad_token_home))
-    assert refused.returncode == 1 and "refused the token" in refused.stderr
+    refused = respond("--list", env=env_for(server, bad_token_home))  # over TCP: no proof, nothing sent
+    assert refused.returncode == 1
+    assert "did not prove it is ours" in refused.stderr and "nothing was sent" in refused.stderr
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

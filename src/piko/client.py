@@ -3,17 +3,25 @@
 Standard library only, over the C socket module: the hook runs on every Claude Code event and must start in
 a few milliseconds, and `http.client` (email, re, enum) or even the `socket` module (enum, selectors) costs
 more to import than Python takes to start. It speaks what Orchestra needs and no more: one request per
-connection (`Connection: close`), JSON bodies, answers framed by Content-Length, chunked encoding or EOF,
-and a line stream for long polls (`/wait`).
+connection (`Connection: close`; over TCP, after the server's proof), JSON bodies, answers framed by
+Content-Length, chunked encoding or EOF, and a line stream for long polls (`/wait`).
+
+It talks only to its own server. By default over the server's Unix socket `$PIKO_HOME/server.sock`, which
+must be a socket owned by this user (the kernel lets only its owner connect; nothing there to squat). Over
+TCP (`$PIKO_URL` given), the server first proves it knows the token for this connection's address and port
+(`GET /api/hello`, a keyed hash of a fresh nonce), and only then is the request (with the token) sent on the
+same connection: a listener that squats the port, or relays to the real server, gets nothing that matters.
 """
 
 from __future__ import annotations
 
 import _socket
 import os
+import stat  # loaded by os already: free
 import time
 
 from piko import __version__, config, fastjson
+from piko.channel import SOCKET_FILE, server_proof, unix_address
 
 TYPE_CHECKING = False  # not `from typing import ...`: typing imports re, which the hook cannot afford
 if TYPE_CHECKING:
@@ -25,6 +33,10 @@ MAX_HEADER_LINE = 64 * 1024
 
 class Unreachable(Exception):
     """No answer: the server is down, refused the connection, went silent or hung up midway."""
+
+
+class NotOurs(Unreachable):
+    """The peer did not prove it is our server: nothing was sent to it."""
 
 
 class ApiError(Exception):
@@ -135,12 +147,21 @@ class _Connection:
 
 
 class Client:
-    """Talks to the server at `url` (default `$PIKO_URL`) with the token (default `$PIKO_HOME/token`)."""
+    """Talks to the server at `url` (default `$PIKO_URL`; without it, the Unix socket in `$PIKO_HOME`)
+    with the token (default `$PIKO_HOME/token`)."""
 
     def __init__(self, url: str | None = None, token: str | None = None, *, home: str | None = None,
                  timeout: float = 10.0) -> None:
-        self.url = (url or config.server_url()).rstrip("/")
-        self.scheme, self.host, self.port, self.host_header, self.base_path = split_url(self.url)
+        home = home if home is not None else config.home_dir()
+        url = url or os.environ.get("PIKO_URL")
+        self.socket_path: str | None = None
+        if url:
+            self.url = url.rstrip("/")
+            self.scheme, self.host, self.port, self.host_header, self.base_path = split_url(self.url)
+        else:
+            self.socket_path = os.path.join(home, SOCKET_FILE)
+            self.url = f"unix:{self.socket_path}"
+            self.scheme, self.host, self.port, self.host_header, self.base_path = "unix", "", 0, "localhost", ""
         self.token = token if token is not None else config.read_token(home)
         self.timeout = timeout
 
@@ -159,7 +180,46 @@ class Client:
             raise Unreachable(f"cannot resolve {self.host} ({e})") from None
         return [(info[0], info[4]) for info in infos]
 
-    def _connect(self, deadline: float) -> Any:
+    def _connect(self, deadline: float, read_timeout: float | None) -> _Connection:
+        """A connection to our server: its own Unix socket, or a TCP peer that proved it holds the token."""
+        if self.socket_path is not None:
+            return _Connection(self._connect_unix(deadline), deadline, read_timeout)
+        conn = _Connection(self._connect_tcp(deadline), deadline, None)
+        try:
+            self._check_proof(conn)
+        except BaseException:
+            conn.close()
+            raise
+        conn.read_timeout = read_timeout
+        return conn
+
+    def _connect_unix(self, deadline: float) -> Any:
+        path = self.socket_path
+        assert path is not None
+        try:
+            st = os.lstat(path)
+        except OSError as e:
+            raise Unreachable(f"no server socket at {path} ({e.strerror or e})") from None
+        if not stat.S_ISSOCK(st.st_mode) or st.st_uid != os.geteuid():
+            raise NotOurs(f"{path} is not a socket of this user's: refused")
+        wait = deadline - time.monotonic()
+        if wait <= 0:
+            raise Unreachable(f"no connection to {path} in time")
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        folder = None
+        try:
+            address, folder = unix_address(path)
+            sock.settimeout(wait)
+            sock.connect(address)
+        except OSError as e:
+            sock.close()
+            raise Unreachable(f"cannot connect to {path} ({e.strerror or e})") from None
+        finally:
+            if folder is not None:
+                os.close(folder)
+        return sock
+
+    def _connect_tcp(self, deadline: float) -> Any:
         last: Exception | None = None
         for family, address in self._addresses():
             wait = deadline - time.monotonic()
@@ -180,6 +240,35 @@ class Client:
             raise Unreachable(f"no connection to {self.url} in time")
         raise Unreachable(f"cannot connect to {self.url} ({last.strerror or last})")
 
+    def _check_proof(self, conn: _Connection) -> None:
+        """Ask the TCP peer to prove it knows the token (for the address and port we reached); NotOurs
+        unless it does. Nothing but a fresh nonce has been sent when this fails."""
+        not_ours = f"the server at {self.url} did not prove it is ours"
+        if not self.token:
+            raise NotOurs(f"{not_ours}: there is no token to check it with")
+        nonce = os.urandom(16).hex()
+        try:
+            peer = conn.sock.getpeername()
+        except OSError as e:
+            raise Unreachable(f"the connection broke ({e.strerror or e})") from None
+        self._send(conn, self._head("GET", f"/api/hello?nonce={nonce}", "application/json", keep_alive=True))
+        status, reason, headers = self._read_head(conn)
+        body = b"".join(self._body(conn, headers))
+        if status != 200:
+            raise NotOurs(f"{not_ours} ({Response(status, reason, headers, body).error().message})")
+        try:
+            answer = fastjson.loads(body)
+        except ValueError:
+            answer = None
+        proof = answer.get("proof") if isinstance(answer, dict) else None
+        import hmac
+
+        expected = server_proof(self.token, nonce, peer[0], peer[1])
+        if not isinstance(proof, str) or not hmac.compare_digest(proof.encode(), expected.encode()):
+            raise NotOurs(f"{not_ours}: wrong proof (or this token is not the server's)")
+        if "close" in headers.get("connection", "").lower():
+            raise Unreachable(f"the server at {self.url} closed the connection after its proof")
+
     def _wrap_tls(self, raw: Any) -> Any:
         """https is rare for Orchestra (it listens on loopback): the ssl module is loaded only then."""
         import socket
@@ -188,50 +277,62 @@ class Client:
         sock = socket.socket(fileno=raw.detach())
         return ssl.create_default_context().wrap_socket(sock, server_hostname=self.host)
 
+    def _head(self, method: str, path: str, accept: str, *, keep_alive: bool = False,
+              token: bool = False, body: bytes | None = None) -> bytes:
+        lines = [
+            f"{method} {self.base_path}{path} HTTP/1.1",
+            f"Host: {self.host_header}",
+            f"User-Agent: {USER_AGENT}",
+            f"Accept: {accept}",
+        ]
+        if not keep_alive:
+            lines.append("Connection: close")
+        if token and self.token:
+            lines.append(f"Authorization: Bearer {self.token}")
+        if body is not None:
+            lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + (body or b"")
+
+    @staticmethod
+    def _send(conn: _Connection, data: bytes) -> None:
+        wait = conn.deadline - time.monotonic()
+        if wait <= 0:
+            raise Unreachable("the server did not answer in time")
+        conn.sock.settimeout(wait)
+        try:
+            conn.sock.sendall(data)
+        except TimeoutError:
+            raise Unreachable("the server did not take the request in time") from None
+        except OSError as e:
+            raise Unreachable(f"the connection broke ({e.strerror or e})") from None
+
+    @staticmethod
+    def _read_head(conn: _Connection) -> tuple[int, str, dict[str, str]]:
+        """The status line and headers of an answer."""
+        status_line = conn.readline()
+        if not status_line:
+            raise Unreachable("the server closed the connection without answering")
+        parts = status_line.decode("latin-1").strip().split(" ", 2)
+        if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+            raise Unreachable(f"not an HTTP answer: {status_line[:80]!r}")
+        headers: dict[str, str] = {}
+        while True:
+            line = conn.readline()
+            if line is None:
+                raise Unreachable("the server hung up in the middle of its answer")
+            if line in (b"\r\n", b"\n"):
+                break
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        return int(parts[1]), parts[2] if len(parts) > 2 else "", headers
+
     def _open(self, method: str, path: str, body: bytes | None, deadline: float,
               read_timeout: float | None, accept: str) -> tuple[_Connection, int, str, dict[str, str]]:
         """Send the request and read the answer's status and headers."""
-        sock = self._connect(deadline)
-        conn = _Connection(sock, deadline, read_timeout)
+        conn = self._connect(deadline, read_timeout)
         try:
-            lines = [
-                f"{method} {self.base_path}{path} HTTP/1.1",
-                f"Host: {self.host_header}",
-                f"User-Agent: {USER_AGENT}",
-                f"Accept: {accept}",
-                "Connection: close",
-            ]
-            if self.token:
-                lines.append(f"Authorization: Bearer {self.token}")
-            if body is not None:
-                lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
-            head = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
-            wait = deadline - time.monotonic()
-            if wait <= 0:
-                raise Unreachable("the server did not answer in time")
-            sock.settimeout(wait)
-            try:
-                sock.sendall(head + (body or b""))
-            except TimeoutError:
-                raise Unreachable("the server did not take the request in time") from None
-            except OSError as e:
-                raise Unreachable(f"the connection broke ({e.strerror or e})") from None
-            status_line = conn.readline()
-            if not status_line:
-                raise Unreachable("the server closed the connection without answering")
-            parts = status_line.decode("latin-1").strip().split(" ", 2)
-            if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
-                raise Unreachable(f"not an HTTP answer: {status_line[:80]!r}")
-            headers: dict[str, str] = {}
-            while True:
-                line = conn.readline()
-                if line is None:
-                    raise Unreachable("the server hung up in the middle of its answer")
-                if line in (b"\r\n", b"\n"):
-                    break
-                name, _, value = line.decode("latin-1").partition(":")
-                headers[name.strip().lower()] = value.strip()
-            return conn, int(parts[1]), parts[2] if len(parts) > 2 else "", headers
+            self._send(conn, self._head(method, path, accept, token=True, body=body))
+            return conn, *self._read_head(conn)
         except BaseException:
             conn.close()
             raise
@@ -298,14 +399,17 @@ class Client:
         except ValueError:
             raise ApiError(response.status, "bad_answer", "the server's answer is not JSON") from None
 
-    def stream_lines(self, path: str, *, read_timeout: float, connect_timeout: float = 3.0) -> Iterator[bytes]:
-        """GET `path` and yield each line of the answer (without its newline) as it arrives.
+    def stream_lines(self, method: str, path: str, body: Any = None, *, read_timeout: float,
+                     connect_timeout: float = 3.0) -> Iterator[bytes]:
+        """Send `method path` (with `body` as JSON) and yield each line of the answer (without its
+        newline) as it arrives.
 
         Raises ApiError for an error status, Unreachable when the connection fails or nothing arrives for
         `read_timeout` seconds. Returns when the server ends the answer.
         """
+        data = None if body is None else fastjson.dumps(body).encode()
         deadline = time.monotonic() + connect_timeout
-        conn, status, reason, headers = self._open("GET", path, None, deadline, read_timeout, "*/*")
+        conn, status, reason, headers = self._open(method, path, data, deadline, read_timeout, "*/*")
         try:
             conn.deadline = float("inf")  # from here only the per-read timeout applies
             if status >= 400:

@@ -13,16 +13,19 @@ from tests.conftest import hook_payload
 from tests.support.server import PikoServer
 
 
-def hook_env(home: Path, url: str, **extra: str) -> dict[str, str]:
-    """The hook's environment: no tmux, no Claude, no Piko settings but the ones given."""
+def hook_env(home: Path, url: str = "", **extra: str) -> dict[str, str]:
+    """The hook's environment: no tmux, no Claude, no Piko settings but the ones given. Without `url` the
+    hook reaches the server on its Unix socket in `home` (its usual way); with one, over TCP."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TMUX", "CLAUDE", "PIKO_"))}
-    return {**env, "PIKO_HOME": str(home), "PIKO_URL": url, **extra}
+    return {**env, "PIKO_HOME": str(home), **({"PIKO_URL": url} if url else {}), **extra}
 
 
-def waiting_hook(server: PikoServer, home: Path, payload: str = "PermissionRequest-Bash") -> tuple[subprocess.Popen, dict]:
-    """A real `piko cc notify` for a PermissionRequest, waiting for the person's decision; and its request."""
+def waiting_hook(server: PikoServer, home: Path, payload: str = "PermissionRequest-Bash",
+                 url: str = "") -> tuple[subprocess.Popen, dict]:
+    """A real `piko cc notify` for a PermissionRequest, waiting for the person's decision; and its request.
+    It reaches the server on its Unix socket, or over TCP at `url`."""
     hook = subprocess.Popen([sys.executable, "-m", "piko", "cc", "notify"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=hook_env(home, server.url))
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=hook_env(home, url))
     assert hook.stdin is not None
     hook.stdin.write(json.dumps(hook_payload(payload)).encode())
     hook.stdin.close()

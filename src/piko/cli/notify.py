@@ -135,11 +135,12 @@ class Hook:
             answer = {}
         action = answer.get("action") if isinstance(answer, dict) else None
         request_id = answer.get("id") if isinstance(answer, dict) else None
+        wait_key = answer.get("wait_key") if isinstance(answer, dict) else None
         if self.debug:
             self.log(f"posted: {action} {request_id or ''}".rstrip())
         if (self.wait and self.event == WAIT_EVENT and action == "created"
-                and isinstance(request_id, str) and request_id):
-            self.wait_for_decision(client, request_id)
+                and isinstance(request_id, str) and request_id and isinstance(wait_key, str) and wait_key):
+            self.wait_for_decision(client, request_id, wait_key)
 
     def keep(self, data: bytes, stamp: int, *, rejected: str | None = None) -> str:
         """Spool the event (or set it aside in spool/rejected/ with the reason `rejected`), keeping the
@@ -151,13 +152,13 @@ class Hook:
             self.log(line)
         return kept
 
-    def wait_for_decision(self, client: Client, request_id: str) -> None:
+    def wait_for_decision(self, client: Client, request_id: str, wait_key: str) -> None:
         """Hold the PermissionRequest hook open until the person decides (printed: the hook's answer to
         Claude Code) or the request is resolved another way (nothing printed)."""
         from piko.cli import notify_wait
 
         parent = notify_wait.ParentWatch(self.ppid)
-        outcome, output = notify_wait.wait_for_decision(client, request_id, parent, self.home)
+        outcome, output = notify_wait.wait_for_decision(client, request_id, wait_key, parent, self.home)
         if output is not None:
             sys.stdout.write(fastjson.dumps(output) + "\n")
             sys.stdout.flush()

@@ -1,9 +1,10 @@
 """The PermissionRequest hook waiting for the person's decision, for `piko cc notify`.
 
 Loaded only when a PermissionRequest created a request. The hook then holds the agent's dialog open on
-its side: it long-polls `GET /api/orchestra/notifications/{id}/wait` (a heartbeat line about every 2 s,
-then one JSON line), reconnects while the server restarts, and gives up at a deadline. It watches the agent
-that started it the whole time, so no hook is ever left behind when the agent goes.
+its side: it long-polls `POST /api/orchestra/notifications/{id}/wait` with the request's wait key (given to
+it alone, in the notify answer), reads a heartbeat line about every 2 s, then one JSON line; it reconnects
+while the server restarts, and gives up at a deadline. It watches the agent that started it the whole time,
+so no hook is ever left behind when the agent goes.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def wait_seconds() -> float:
         return WAIT_SECONDS_DEFAULT
 
 
-def wait_for_decision(client: Client, request_id: str, parent: ParentWatch,
+def wait_for_decision(client: Client, request_id: str, wait_key: str, parent: ParentWatch,
                       home: str) -> tuple[str, dict | None]:
     """Wait until the request is decided or resolved; returns (outcome, the hook's output or None).
 
@@ -70,7 +71,7 @@ def wait_for_decision(client: Client, request_id: str, parent: ParentWatch,
         if time.monotonic() >= deadline:
             return DEADLINE, None
         try:
-            result = follow(client, path, parent, deadline)
+            result = follow(client, path, wait_key, parent, deadline)
         except Unreachable:
             result = None
         except ApiError as e:
@@ -86,9 +87,11 @@ def wait_for_decision(client: Client, request_id: str, parent: ParentWatch,
         time.sleep(RETRY_PAUSE)
 
 
-def follow(client: Client, path: str, parent: ParentWatch, deadline: float) -> tuple[str, dict | None] | None:
+def follow(client: Client, path: str, wait_key: str, parent: ParentWatch,
+           deadline: float) -> tuple[str, dict | None] | None:
     """Read one /wait answer. Returns (outcome, output) when it ended the wait, None to connect again."""
-    for line in client.stream_lines(path, read_timeout=READ_TIMEOUT, connect_timeout=CONNECT_TIMEOUT):
+    for line in client.stream_lines("POST", path, {"wait_key": wait_key}, read_timeout=READ_TIMEOUT,
+                                    connect_timeout=CONNECT_TIMEOUT):
         if not parent.alive():
             return AGENT_GONE, None
         if time.monotonic() >= deadline:

@@ -11,7 +11,7 @@ from typing import Any, NoReturn
 import click
 
 from piko import claude
-from piko.client import ApiError, Client, Unreachable, token_file
+from piko.client import ApiError, Client, NotOurs, Unreachable, token_file
 
 RESPOND_TIMEOUT = 30.0  # delivering keystrokes includes short pauses; a hook delivery is immediate
 HISTORY_PAGE = 1000
@@ -96,6 +96,8 @@ def fail(message: str) -> NoReturn:
 
 
 def server_problem(client: Client, e: Exception) -> NoReturn:
+    if isinstance(e, NotOurs):
+        fail(f"{e}; nothing was sent to it")
     if isinstance(e, Unreachable):
         fail(f"cannot reach the Orchestra server: {e}. Is `piko server` running?")
     assert isinstance(e, ApiError)

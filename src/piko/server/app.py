@@ -18,10 +18,12 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
 from piko import __version__, tmux
+from piko.channel import server_proof
 from piko.server.guard import Access, Guard
 from piko.server.hub import Hub
 from piko.server.orchestra import ApiError, Orchestra, pane_of
 from piko.server.store import Store
+from piko.server.waitkeys import WaitKeys
 
 log = logging.getLogger("piko.server")
 
@@ -31,6 +33,7 @@ HISTORY_LIMIT = 1000
 SCREEN_HISTORY = 40
 HOOK_HEARTBEAT = 2.0
 NO_CACHE = {"cache-control": "no-store"}
+NONCE_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_")
 
 
 def error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
@@ -61,6 +64,7 @@ def _no_constants(name: str) -> Any:
 def create_app(store: Store, access: Access, *, on_startup: list | None = None) -> Starlette:
     hub = Hub()
     orchestra = Orchestra(store, hub)
+    wait_keys = WaitKeys(store.db)
 
     async def index(request: Request) -> Response:
         token = request.query_params.get("token")
@@ -77,8 +81,22 @@ def create_app(store: Store, access: Access, *, on_startup: list | None = None) 
     async def health(request: Request) -> Response:
         return JSONResponse({"ok": True, "version": __version__})
 
+    async def hello(request: Request) -> Response:
+        """Proof, before a TCP client sends anything that matters, that this server holds the token."""
+        nonce = request.query_params.get("nonce", "")
+        if not 16 <= len(nonce) <= 128 or not NONCE_CHARS.issuperset(nonce):
+            raise ApiError(400, "bad_request", "nonce must be 16 to 128 letters, digits, '-' or '_'")
+        local = request.scope.get("server")
+        if not local or local[1] is None:
+            raise ApiError(400, "bad_request", "the proof is for TCP connections; the Unix socket needs none")
+        return JSONResponse({"proof": server_proof(access.token, nonce, local[0], local[1])}, headers=NO_CACHE)
+
     async def notify(request: Request) -> Response:
-        return JSONResponse(orchestra.ingest_once(await read_json(request)))
+        answer = orchestra.ingest_once(await read_json(request))
+        record = answer.get("notification")
+        if answer["action"] == "created" and record and record["hook_event_name"] == "PermissionRequest":
+            answer = {**answer, "wait_key": wait_keys.issue(record["id"])}  # for the hook that asked, only
+        return JSONResponse(answer)
 
     async def notifications(request: Request) -> Response:
         status = request.query_params.get("status", "pending")
@@ -114,8 +132,19 @@ def create_app(store: Store, access: Access, *, on_startup: list | None = None) 
         return JSONResponse({"lines": text.rstrip("\n").split("\n"), "pane_alive": True}, headers=NO_CACHE)
 
     async def wait(request: Request) -> Response:
-        """A PermissionRequest hook waits here for the person's decision (see docs/api.md)."""
+        """A PermissionRequest hook waits here for the person's decision, with the key its notify answer
+        gave it (see docs/api.md)."""
         record = orchestra.get(request.path_params["id"])
+        try:
+            body = await read_json(request)
+        except ApiError as e:
+            if e.status != 400:
+                raise
+            body = None  # no body, or not JSON: no key
+        if not isinstance(body, dict) or not wait_keys.check(record["id"], body.get("wait_key")):
+            log.warning("refused a wait on %s without its key", record["id"])
+            raise ApiError(403, "wrong_wait_key", "only the hook that asked may wait for this decision: "
+                                                  "send the wait_key its notify answer carried")
         if record["status"] != "pending":
             return JSONResponse({"status": "resolved", "output": None})
         future = orchestra.attach_hook(record)
@@ -138,6 +167,10 @@ def create_app(store: Store, access: Access, *, on_startup: list | None = None) 
                 orchestra.detach_hook(record, future)
 
         return StreamingResponse(lines(), media_type="application/x-ndjson", headers=NO_CACHE)
+
+    async def wait_is_post(request: Request) -> Response:
+        raise ApiError(405, "method_not_allowed", "waiting for a decision is a POST with the wait_key of the "
+                                                  "notify answer; to read a request, GET .../notifications/{id}")
 
     async def ws(websocket: WebSocket) -> None:
         await websocket.accept()
@@ -164,12 +197,14 @@ def create_app(store: Store, access: Access, *, on_startup: list | None = None) 
     routes = [
         Route("/", index),
         Route("/api/health", health),
+        Route("/api/hello", hello),
         Route("/api/orchestra/notify", notify, methods=["POST"]),
         Route("/api/orchestra/notifications", notifications),
         Route("/api/orchestra/notifications/{id}", notification),
         Route("/api/orchestra/notifications/{id}", dismiss, methods=["DELETE"]),
         Route("/api/orchestra/notifications/{id}/screen", screen),
-        Route("/api/orchestra/notifications/{id}/wait", wait),
+        Route("/api/orchestra/notifications/{id}/wait", wait, methods=["POST"]),
+        Route("/api/orchestra/notifications/{id}/wait", wait_is_post, methods=["GET"]),
         Route("/api/orchestra/respond", respond, methods=["POST"]),
         WebSocketRoute("/api/orchestra/ws", ws),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

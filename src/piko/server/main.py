@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import socket
+import stat
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import uvicorn
 
 from piko import config, spool
+from piko.channel import SOCKET_FILE, unix_address
 from piko.server import connections
 from piko.server.app import create_app
 from piko.server.guard import Access
@@ -94,6 +96,47 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def bind_unix(home: Path) -> tuple[socket.socket, os.stat_result]:
+    """The server's Unix socket, `home/server.sock`, 0600: the hook and the CLI reach their own server
+    here (only this user can connect). A socket of ours left by a killed server is replaced; anything
+    else at that path is refused. Returns the socket and what its file is (to remove only that one)."""
+    path = home / SOCKET_FILE
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        pass
+    else:
+        if not stat.S_ISSOCK(st.st_mode) or st.st_uid != os.geteuid():
+            raise StartupError(f"{path} exists and is not a socket of this user's: refusing to replace it. "
+                               "Remove it if it is yours to remove")
+        path.unlink()  # the lock is ours: no server is using it
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    address, folder = unix_address(str(path))
+    try:
+        sock.bind(address)
+        os.chmod(address, 0o600)
+    except OSError as e:
+        sock.close()
+        raise StartupError(f"cannot listen on {path}: {e.strerror}") from None
+    finally:
+        if folder is not None:
+            os.close(folder)
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock, os.lstat(path)
+
+
+def remove_unix(home: Path, made: os.stat_result) -> None:
+    """Remove the socket file at shutdown, if it is still the one this server made."""
+    path = home / SOCKET_FILE
+    try:
+        st = os.lstat(path)
+        if (st.st_dev, st.st_ino) == (made.st_dev, made.st_ino):
+            path.unlink()
+    except OSError:
+        pass
+
+
 class _Server(uvicorn.Server):
     """uvicorn's server, releasing long-polling hooks as soon as a shutdown is asked for."""
 
@@ -116,6 +159,7 @@ def serve(host: str, port: int, home: Path, *, allowed_hosts: tuple[str, ...] = 
     lock, token, store = open_state(home)
     connections.raise_open_files_limit()
     sock = bind(host, port)
+    unix_sock, unix_file = bind_unix(home)
     actual_port = sock.getsockname()[1]
     access = Access.for_server(token, host, actual_port, allowed_hosts)
 
@@ -151,8 +195,9 @@ def serve(host: str, port: int, home: Path, *, allowed_hosts: tuple[str, ...] = 
     server = _Server(uv_config)
     server.on_exit = [orchestra.shutdown]
     try:
-        server.run(sockets=[sock])  # on uvicorn's loop of choice: uvloop where installed
+        server.run(sockets=[sock, unix_sock])  # on uvicorn's loop of choice: uvloop where installed
     finally:
+        remove_unix(home, unix_file)
         store.close()
         lock.close()
     print("piko server stopped", file=out)
