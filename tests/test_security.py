@@ -7,7 +7,6 @@ import socket
 import subprocess
 import sys
 
-import httpx
 import pytest
 from websockets.exceptions import InvalidStatus, ConnectionClosed
 
