@@ -235,6 +235,15 @@ def test_sessions_survive_a_restart_but_not_a_token_changed_while_stopped(server
     assert as_session(server, credential).status_code == 401
 
 
+def test_offline_rotation_refuses_while_a_server_holds_the_folder(server):
+    token = server.token
+    env = {**os.environ, "PIKO_HOME": str(server.home), "PIKO_URL": "http://127.0.0.1:9"}  # nothing there
+    out = subprocess.run([sys.executable, "-m", "piko", "token", "rotate"], env=env, capture_output=True,
+                         text=True, timeout=30)
+    assert out.returncode == 1 and "is running" in out.stderr, out
+    assert server.token == token
+
+
 SECURITY_HEADERS = {
     "x-frame-options": "DENY",
     "x-content-type-options": "nosniff",

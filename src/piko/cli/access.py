@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 import sys
 from typing import Any, NoReturn
 
@@ -123,12 +124,19 @@ def rotate_offline() -> None:
     home = config.piko_home()
     if not (home / config.TOKEN_FILE).exists():
         fail(f"there is no token in {home} yet: `piko server` makes one when it first starts")
-    with open(home / "server.lock", "a+") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fail(f"a piko server is running on {home} but cannot be reached at {config.server_url()}: "
-                 "set $PIKO_URL to its address and try again")
+    try:  # the server's own lock: no server may start while the file is replaced
+        fd = os.open(home / "server.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    except OSError as e:
+        fail(f"cannot open {home / 'server.lock'}: {e.strerror}")
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        fail(f"a piko server is running on {home} but cannot be reached at {config.server_url()}: "
+             "set $PIKO_URL to its address and try again")
+    try:
         write_new_token(home / config.TOKEN_FILE)
+    finally:
+        os.close(fd)
     click.echo(f"The server is not running: new token written to {token_file()}. "
                "Browser sessions made under the old token end when it next starts.")

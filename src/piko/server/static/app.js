@@ -358,6 +358,7 @@
     const generation = ++socket.generation;
     socket.gotSnapshot = false;
     const used = sessionCredential();
+    socket.credential = used;
     if (!used) {
       onSocketClosed(generation, 4401); // nothing to connect with; retried in case another tab signs in
       return;
@@ -371,7 +372,6 @@
       return;
     }
     socket.ws = ws;
-    socket.credential = used;
     ws.onopen = () => {
       if (generation !== socket.generation) return;
       socket.lastMessageAt = Date.now();

@@ -36,7 +36,12 @@
     try { data = await res.json(); } catch (_) { data = null; }
     document.getElementById('login-working').hidden = true;
     if (res.ok && data && typeof data.session === 'string') {
-      window.localStorage.setItem(SESSION_KEY, data.session);
+      try {
+        window.localStorage.setItem(SESSION_KEY, data.session);
+      } catch (_) {
+        show('login-error', 'This browser does not let this page keep its session (site storage is blocked): allow it for this address and open a new link.');
+        return;
+      }
       window.location.replace('/');
       return;
     }
