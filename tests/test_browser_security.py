@@ -165,6 +165,16 @@ def test_a_malformed_login_is_a_clear_400(server, body):
     assert r.status_code == 400 and r.json()["error"]
 
 
+@pytest.mark.parametrize("method,path", [
+    ("DELETE", "/api/auth/session"), ("POST", "/api/auth/login-links"), ("GET", "/api/auth/sessions"),
+    ("DELETE", "/api/auth/sessions"), ("DELETE", "/api/auth/sessions/abc"), ("POST", "/api/auth/token/rotate"),
+])
+def test_the_session_routes_need_a_credential(server, method, path):
+    for headers in ({}, {"Authorization": "Bearer pikos_forged"}, {"Authorization": "Bearer wrong"}):
+        r = server.request(method, path, auth=False, headers=headers)
+        assert r.status_code == 401 and r.json()["code"] == "unauthorized", (headers, r.text)
+
+
 def test_a_login_link_expires(short_links):
     url = login_url(short_links)
     time.sleep(2.5)
@@ -355,6 +365,9 @@ def test_a_login_link_signs_in_once_and_leaves_no_secret_in_the_page(server, ope
     shot(again, "used")
     page.goto(url)  # the same browser, again
     expect(page.locator("#login-gone")).to_be_visible()
+    page.goto(server.url + "/login")  # while signed in: on to the inbox
+    expect(page).to_have_url(server.url + "/")
+    expect(page.locator("#conn-status")).to_have_attribute("data-state", "connected")
 
 
 @pytest.mark.browser

@@ -9,6 +9,10 @@
 (() => {
   const SESSION_KEY = 'piko.orchestra.session';
 
+  const storedSession = () => {
+    try { return window.localStorage.getItem(SESSION_KEY); } catch (_) { return null; }
+  };
+
   const show = (id, text) => {
     const node = document.getElementById(id);
     if (text !== undefined) node.textContent = text;
@@ -66,6 +70,8 @@
       redeem(code);
     } else if (params.has('signed-out')) {
       show('login-signed-out');
+    } else if (storedSession()) {
+      window.location.replace('/'); // signed in already; the inbox checks the session and says if it ended
     }
   }
 
