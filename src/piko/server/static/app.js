@@ -268,8 +268,6 @@
     return place;
   }
 
-  // ---------------------------------------------------------------- server API
-
   // ---------------------------------------------------------------- browser session
 
   /** This browser's session credential, from storage only this origin (scheme, host, port) can read. */
