@@ -28,13 +28,17 @@ def test_scripts_server_sets_up_and_serves(tmp_path: Path):
             if line.startswith("Open in your browser: "):
                 break
         url = lines[-1].split(": ", 1)[1].strip()
-        base, token = url.split("/?token=")
-        assert token == (tmp_path / "home" / "token").read_text().strip()
+        base, code = url.split("/login#code=")
+        token = (tmp_path / "home" / "token").read_text().strip()
+        assert token not in url
         assert httpx.get(base + "/api/health").json()["ok"] is True
         r = httpx.get(base + "/api/orchestra/notifications", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 200 and r.json() == {"notifications": []}
-        page = httpx.get(url, follow_redirects=True)
-        assert page.status_code == 200 and 'id="requests"' in page.text
+        page = httpx.get(url)  # the fragment stays in the browser: this fetches /login
+        assert page.status_code == 200 and "/static/login.js" in page.text
+        session = httpx.post(base + "/api/auth/login", json={"code": code}).json()["session"]
+        r = httpx.get(base + "/api/orchestra/notifications", headers={"Authorization": f"Bearer {session}"})
+        assert r.status_code == 200 and r.json() == {"notifications": []}
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         assert proc.wait(15) == 0

@@ -1,5 +1,5 @@
 """Every refusal: no token, wrong token, foreign Origin (CSRF / cross-site WebSocket), foreign Host
-(DNS rebinding), oversized bodies; and the browser login by cookie."""
+(DNS rebinding), oversized bodies. Browser sessions and login links: tests/test_browser_security.py."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import socket
 import subprocess
 import sys
 
-import httpx
 import pytest
 from websockets.exceptions import InvalidStatus, ConnectionClosed
 
@@ -98,27 +97,6 @@ def test_foreign_host_is_refused_dns_rebinding(server, host):
     # The same handshake with the server's own Host is accepted:
     ok = raw_ws_handshake(server.port, f"127.0.0.1:{server.port}", f"Authorization: Bearer {server.token}\r\n")
     assert ok.startswith(b"HTTP/1.1 101"), ok
-
-
-def test_browser_login_sets_an_httponly_strict_cookie(server):
-    with httpx.Client(base_url=server.url) as browser:
-        r = browser.get("/")
-        assert r.status_code == 200 and "piko server" in r.text and 'id="requests"' not in r.text
-        bad = browser.get("/", params={"token": "wrong"})
-        assert bad.status_code == 401 and not bad.cookies
-        r = browser.get("/", params={"token": server.token})
-        assert r.status_code == 303 and r.headers["location"] == "/"
-        cookie = r.headers["set-cookie"]
-        assert "httponly" in cookie.lower() and "samesite=strict" in cookie.lower()
-        assert server.token not in cookie
-        page = browser.get("/")
-        assert page.status_code == 200 and 'id="requests"' in page.text
-        api = browser.get("/api/orchestra/notifications")
-        assert api.status_code == 200
-        # A page on another origin cannot use the cookie for writes:
-        evil = browser.post("/api/orchestra/notify", json={"hook_event_name": "Stop"},
-                            headers={"Origin": "http://evil.example"})
-        assert evil.status_code == 403
 
 
 def test_oversized_body_is_refused(server):

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import FIXTURES, hook_payload
-from tests.support.browser import ROOT, login, publish
+from tests.support.browser import ROOT, login, login_url, publish
 
 pytestmark = pytest.mark.browser
 
@@ -259,23 +259,25 @@ def test_two_pages_stay_in_step(server, tmux, open_page, shot):
 
 # ---- 7. not signed in ------------------------------------------------------------------------------
 
-def test_a_browser_without_the_cookie_gets_the_login_help(server, open_page, shot):
+def test_a_browser_without_a_session_gets_the_login_help(server, open_page, shot):
     page = open_page(server, signed_in=False)
     response = page.goto(server.url + "/")
     assert response is not None and response.status == 200
-    expect(page.locator("#login-title")).to_be_visible()
-    expect(page.locator("main")).to_contain_text("piko server")
-    expect(page.locator(".login-url")).to_contain_text("/?token=")
-    expect(page.locator("#token")).to_be_visible()
+    expect(page.locator("#login-help")).to_be_visible()
+    expect(page.locator("#login-help")).to_contain_text("piko login-url")
+    expect(page.locator("#login-help .login-url")).to_have_text(f"{server.url}/login#code=…")
+    expect(page.locator("#conn-status")).to_have_attribute("data-state", "offline")
+    expect(page.locator("#sign-out")).to_be_hidden()
     shot(page)
 
-    page.locator("#token").fill("not-the-token")
-    page.locator("#token").press("Enter")
-    expect(page.locator("#login-title")).to_be_visible()  # still the help, not a crash
-    page.locator("#token").fill(server.token)
-    page.locator("#token").press("Enter")
+    page.goto(server.url + "/login")
+    expect(page.locator("#login-steps")).to_be_visible()
+    expect(page.locator("#login-steps .login-url")).to_have_text(f"{server.url}/login#code=…")
+    page.goto(login_url(server))
+    expect(page).to_have_url(server.url + "/")
     expect(page.locator("#conn-status")).to_have_attribute("data-state", "connected")
     expect(page.locator("#empty")).to_be_visible()
+    expect(page.locator("#login-help")).to_be_hidden()
 
 
 # ---- 8. keyboard -----------------------------------------------------------------------------------

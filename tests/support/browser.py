@@ -6,7 +6,7 @@ package) is missing the tests are skipped with the reason, unless PIKO_REQUIRE_B
 Fixtures (import them into the test module):
   browser      one headless Chromium for the whole session
   open_page    a factory: open_page(server, **context_options) -> a page of a fresh context, signed in
-               with the server's token and connected; every page it made is screenshotted if the test fails
+               with a one-time login link and connected; every page it made is screenshotted if the test fails
   shot         shot(page, suffix="") saves test-artifacts/screenshots/<test name><-suffix>.png
 """
 
@@ -58,12 +58,19 @@ def browser() -> Iterator[Any]:
             b.close()
 
 
+def login_url(server: Any) -> str:
+    """A fresh one-time login link, asked of the server with the token (what `piko login-url` prints)."""
+    r = server.request("POST", "/api/auth/login-links")
+    assert r.status_code == 200, r.text
+    return r.json()["url"]
+
+
 def login(page: Any, server: Any) -> Any:
-    """Sign the page's context in the way a person does (the URL piko server prints) and wait until the
-    inbox has its snapshot."""
+    """Sign the page's context in the way a person does (a one-time login link) and wait until the inbox
+    has its snapshot."""
     from playwright.sync_api import expect
 
-    page.goto(f"{server.url}/?token={server.token}")
+    page.goto(login_url(server))
     expect(page.locator("#conn-status")).to_have_attribute("data-state", "connected", timeout=10_000)
     return page
 

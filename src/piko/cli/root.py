@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from piko import __version__
+from piko.cli.access import login_url, sessions, token
 from piko.cli.cc import cc
 from piko.cli.respond import respond
 from piko.cli.server import server
@@ -19,3 +20,6 @@ def cli() -> None:
 cli.add_command(server)
 cli.add_command(cc)
 cli.add_command(respond)
+cli.add_command(login_url)
+cli.add_command(sessions)
+cli.add_command(token)

@@ -12,16 +12,18 @@ from typing import Any, AsyncIterator
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
 from piko import __version__, tmux
 from piko.channel import server_proof
-from piko.server.guard import Access, Guard
+from piko.server import auth
+from piko.server.guard import Access, Guard, ws_subprotocol
 from piko.server.hub import Hub
 from piko.server.orchestra import ApiError, Orchestra, pane_of
+from piko.server.sessions import Sessions
 from piko.server.store import Store
 from piko.server.waitkeys import WaitKeys
 
@@ -65,18 +67,13 @@ def create_app(store: Store, access: Access, *, on_startup: list | None = None) 
     hub = Hub()
     orchestra = Orchestra(store, hub)
     wait_keys = WaitKeys(store.db)
+    sessions = Sessions(store.db, access.token)
 
     async def index(request: Request) -> Response:
-        token = request.query_params.get("token")
-        if token:
-            if not access.token_ok(token):
-                return FileResponse(STATIC / "login.html", status_code=401, headers=NO_CACHE)
-            response = RedirectResponse("/", status_code=303)
-            response.set_cookie(access.cookie_name, access.cookie_value, max_age=30 * 86400,
-                                httponly=True, samesite="strict", path="/")
-            return response
-        page = "index.html" if request.scope["state"]["authenticated"] else "login.html"
-        return FileResponse(STATIC / page, headers=NO_CACHE)
+        return FileResponse(STATIC / "index.html", headers=NO_CACHE)
+
+    async def login_page(request: Request) -> Response:
+        return FileResponse(STATIC / "login.html", headers=NO_CACHE)
 
     async def health(request: Request) -> Response:
         return JSONResponse({"ok": True, "version": __version__})
@@ -173,7 +170,7 @@ def create_app(store: Store, access: Access, *, on_startup: list | None = None) 
                                                   "notify answer; to read a request, GET .../notifications/{id}")
 
     async def ws(websocket: WebSocket) -> None:
-        await websocket.accept()
+        await websocket.accept(subprotocol=ws_subprotocol(websocket.scope))
         await hub.serve(websocket, orchestra.snapshot_text)
 
     async def api_error(request: Request, exc: Exception) -> Response:
@@ -187,7 +184,8 @@ def create_app(store: Store, access: Access, *, on_startup: list | None = None) 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        background = [task for hook in on_startup or [] if (task := await hook(app)) is not None]
+        hooks = [*(on_startup or []), auth.sweeper(sessions, hub)]
+        background = [task for hook in hooks if (task := await hook(app)) is not None]
         yield
         for task in background:
             task.cancel()
@@ -196,6 +194,8 @@ def create_app(store: Store, access: Access, *, on_startup: list | None = None) 
 
     routes = [
         Route("/", index),
+        Route("/login", login_page),
+        *auth.routes(sessions, access, hub),
         Route("/api/health", health),
         Route("/api/hello", hello),
         Route("/api/orchestra/notify", notify, methods=["POST"]),
@@ -218,7 +218,8 @@ def create_app(store: Store, access: Access, *, on_startup: list | None = None) 
     app.state.hub = hub
     app.state.store = store
     app.state.access = access
-    return Guard(app, access)  # type: ignore[return-value]
+    app.state.sessions = sessions
+    return Guard(app, access, sessions)  # type: ignore[return-value]
 
 
 def _int_param(request: Request, name: str, default: int | None, low: int, high: int | None) -> Any:

@@ -3,24 +3,33 @@
 The server can type into terminals that run agents with a developer's rights, so before any route runs:
 - the `Host` must be one of the server's own names (no DNS rebinding);
 - an `Origin`, when a browser sends one, must be the server's own (no CSRF, no cross-site WebSocket);
-- the caller must hold the token: `Authorization: Bearer <token>` or the session cookie a browser gets
-  by opening `/?token=<token>`.
+- the caller must hold the token (`Authorization: Bearer <token>`: the CLI and hooks) or a browser
+  session's credential (server/sessions.py), sent the same way, or on the WebSocket, where a browser cannot
+  set headers, as the subprotocol `piko.bearer.<credential>` beside `piko.v1`. No cookie: cookies are not
+  scoped by port, so every other server on the same host would receive one.
+
+Every HTTP answer, refusals included, carries the security headers of server/headers.py.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-PUBLIC_PATHS = ("/api/health", "/api/hello", "/favicon.ico")
+from piko.server.headers import secured
+from piko.server.sessions import Session, Sessions
+
+PUBLIC_PATHS = ("/api/health", "/api/hello", "/favicon.ico", "/api/auth/login")
 PUBLIC_PREFIXES = ("/static/",)
-PAGE_PATHS = ("/",)  # decides for itself what an unauthenticated browser sees (the login help)
+PAGE_PATHS = ("/", "/login")  # static pages: their script asks for data with the browser's credential
 CLOSE_UNAUTHORIZED = 4401
+WS_PROTOCOL = "piko.v1"
+WS_BEARER = "piko.bearer."
 
 
 @dataclass
@@ -30,52 +39,73 @@ class Access:
     token: str
     port: int
     hosts: set[str] = field(default_factory=set)
+    bind_host: str = "127.0.0.1"
+    token_path: Path | None = None  # where `piko token rotate` writes the new token
 
     @classmethod
-    def for_server(cls, token: str, bind_host: str, port: int, extra_hosts: tuple[str, ...] = ()) -> Access:
+    def for_server(cls, token: str, bind_host: str, port: int, extra_hosts: tuple[str, ...] = (),
+                   token_path: Path | None = None) -> Access:
         names = {"127.0.0.1", "localhost", "[::1]"}
         if bind_host not in ("0.0.0.0", "::", ""):
             names.add(f"[{bind_host}]" if ":" in bind_host else bind_host)
         names.update(h.lower() for h in extra_hosts)
-        return cls(token=token, port=port, hosts={f"{n}:{port}" for n in names})
+        return cls(token=token, port=port, hosts={f"{n}:{port}" for n in names}, bind_host=bind_host,
+                   token_path=token_path)
 
     @property
     def origins(self) -> set[str]:
         return {f"http://{h}" for h in self.hosts}
 
     @property
-    def cookie_name(self) -> str:
-        # Cookies are not separated by port: name it per port so two servers on one host don't collide.
-        return f"piko_session_{self.port}"
-
-    @property
-    def cookie_value(self) -> str:
-        # Derived from the token, never the token itself; changes when the token does.
-        return hmac.new(self.token.encode(), b"piko-browser-session-v1", hashlib.sha256).hexdigest()
+    def base_url(self) -> str:
+        """The URL to show a person (login links start with it)."""
+        host = "127.0.0.1" if self.bind_host in ("0.0.0.0", "::", "") else self.bind_host
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
 
     def token_ok(self, candidate: str | None) -> bool:
         return bool(candidate) and hmac.compare_digest(candidate.encode(), self.token.encode())
 
-    def authenticated(self, headers: Headers) -> bool:
-        auth = headers.get("authorization", "")
-        if auth[:7].lower() == "bearer " and self.token_ok(auth[7:].strip()):
-            return True
-        cookie = _cookie(headers.get("cookie", ""), self.cookie_name)
-        return bool(cookie) and hmac.compare_digest(cookie.encode(), self.cookie_value.encode())
 
-
-def _cookie(header: str, name: str) -> str | None:
-    for part in header.split(";"):
-        key, _, value = part.strip().partition("=")
-        if key == name:
-            return value
+def credential(scope: Scope, headers: Headers) -> str | None:
+    """What the caller presents: the bearer of `Authorization`, or on a WebSocket the `piko.bearer.`
+    subprotocol."""
+    auth = headers.get("authorization", "")
+    if auth[:7].lower() == "bearer ":
+        return auth[7:].strip()
+    if scope["type"] == "websocket":
+        for proto in headers.get("sec-websocket-protocol", "").split(","):
+            if proto.strip().startswith(WS_BEARER):
+                return proto.strip()[len(WS_BEARER):]
     return None
 
 
+def browser_session(scope: Scope) -> Session | None:
+    """The browser session a request came with; None for the token holder (or no one)."""
+    return scope.get("state", {}).get("session")
+
+
+def ws_subprotocol(scope: Scope) -> str | None:
+    """The subprotocol to accept a WebSocket with: `piko.v1` when the browser offered it (it must be echoed,
+    or Chromium drops the connection)."""
+    offered = Headers(scope=scope).get("sec-websocket-protocol", "")
+    return WS_PROTOCOL if WS_PROTOCOL in (p.strip() for p in offered.split(",")) else None
+
+
 class Guard:
-    def __init__(self, app: ASGIApp, access: Access) -> None:
+    def __init__(self, app: ASGIApp, access: Access, sessions: Sessions) -> None:
         self.app = app
         self.access = access
+        self.sessions = sessions
+
+    def authenticate(self, scope: Scope, headers: Headers) -> tuple[bool, Session | None]:
+        """(authenticated, the browser session if that is how)."""
+        presented = credential(scope, headers)
+        if not presented:
+            return False, None
+        if self.access.token_ok(presented):
+            return True, None
+        session = self.sessions.lookup(presented)
+        return session is not None, session
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -83,6 +113,8 @@ class Guard:
         headers = Headers(scope=scope)
         path: str = scope["path"]
         host = headers.get("host", "").lower()
+        if scope["type"] == "http":
+            send = secured(send, host if host in self.access.hosts else None)
         # uvicorn gives (path, None) as the server address of the owner-only Unix socket: no browser there.
         local = scope.get("server") is not None and scope["server"][1] is None
         if host not in self.access.hosts and not local:
@@ -95,15 +127,16 @@ class Guard:
         fetch_site = headers.get("sec-fetch-site")
         if fetch_site == "cross-site" and (path.startswith("/api/") or scope["type"] == "websocket"):
             return await _refuse(scope, receive, send, 403, "bad_origin", "cross-site requests are refused")
-        authed = self.access.authenticated(headers)
+        authed, session = self.authenticate(scope, headers)
         scope.setdefault("state", {})["authenticated"] = authed
+        scope["state"]["session"] = session
         public = path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES) or path in PAGE_PATHS
         if not authed and not public:
             if scope["type"] == "websocket":
-                return await _close_unauthorized(receive, send)
+                return await _close_unauthorized(scope, receive, send)
             return await _refuse(scope, receive, send, 401, "unauthorized",
-                                 "missing or wrong token: send 'Authorization: Bearer <token>' "
-                                 "(the token is in $PIKO_HOME/token) or open the URL piko server printed")
+                                 "missing or wrong token: send 'Authorization: Bearer <token>' (the token "
+                                 "is in $PIKO_HOME/token); a browser signs in with a link from piko login-url")
         await self.app(scope, receive, send)
 
 
@@ -121,10 +154,10 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, code:
     await send({"type": "http.response.body", "body": body})
 
 
-async def _close_unauthorized(receive: Receive, send: Send) -> None:
+async def _close_unauthorized(scope: Scope, receive: Receive, send: Send) -> None:
     """Accept, then close with 4401, so a browser can tell 'log in' from a network failure."""
     message = await receive()
     if message["type"] != "websocket.connect":
         return
-    await send({"type": "websocket.accept"})
+    await send({"type": "websocket.accept", "subprotocol": ws_subprotocol(scope)})
     await send({"type": "websocket.close", "code": CLOSE_UNAUTHORIZED, "reason": "unauthorized"})

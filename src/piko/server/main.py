@@ -161,19 +161,21 @@ def serve(host: str, port: int, home: Path, *, allowed_hosts: tuple[str, ...] = 
     sock = bind(host, port)
     unix_sock, unix_file = bind_unix(home)
     actual_port = sock.getsockname()[1]
-    access = Access.for_server(token, host, actual_port, allowed_hosts)
+    access = Access.for_server(token, host, actual_port, allowed_hosts, token_path=home / config.TOKEN_FILE)
 
     from piko.server import startup  # spool ingestion and background watchers
 
     app = create_app(store, access, on_startup=startup.tasks(home))
     orchestra = app.app.state.orchestra  # type: ignore[attr-defined]
 
-    shown = f"[{host}]" if ":" in host else host
-    if host in ("0.0.0.0", "::"):
-        shown = "127.0.0.1"
-    url = f"http://{shown}:{actual_port}"
+    url = access.base_url
+    sessions = app.app.state.sessions  # type: ignore[attr-defined]
+    code, _ = sessions.new_login_code()
+    secs = sessions.link_seconds
+    within = f"{secs // 60} minutes" if secs % 60 == 0 and secs >= 120 else f"{secs} seconds"
     print(f"Piko Orchestra {url}  (state: {home})", file=out)
-    print(f"Open in your browser: {url}/?token={token}", file=out)
+    print(f"Open in your browser: {url}/login#code={code}", file=out)
+    print(f"  (it signs in one browser, once, within {within}; `piko login-url` prints a new link)", file=out)
     if not is_loopback(host):
         print(f"WARNING: listening on {host}, beyond this machine. Anyone who can reach it and holds the "
               "token can type into your agents' terminals. Prefer 127.0.0.1 and an SSH tunnel.", file=out)

@@ -34,6 +34,7 @@
   const MAX_TOASTS = 3;
   const LONG_WAIT_MS = 5 * 60 * 1000;
 
+  const SESSION_KEY = 'piko.orchestra.session'; // this origin's browser session (login.js stores it)
   const PREF_SORT = 'piko.orchestra.sort';
   const PREF_GROUP = 'piko.orchestra.group';
 
@@ -81,6 +82,7 @@
     probeTimer: null,
     lastMessageAt: 0,
     gotSnapshot: false,
+    credential: '',          // what the current socket was opened with
   };
 
   const cardCache = new Map();    // id -> {el, stamp}
@@ -266,11 +268,36 @@
     return place;
   }
 
+  // ---------------------------------------------------------------- browser session
+
+  /** This browser's session credential, from storage only this origin (scheme, host, port) can read. */
+  function sessionCredential() {
+    try { return window.localStorage.getItem(SESSION_KEY) || ''; } catch (_) { return ''; }
+  }
+
+  /** The server refused `used`: forget it, unless another tab has meanwhile stored a newer one. */
+  function forgetCredential(used) {
+    try {
+      if (window.localStorage.getItem(SESSION_KEY) === used) window.localStorage.removeItem(SESSION_KEY);
+    } catch (_) { /* storage unavailable */ }
+  }
+
+  async function signOut() {
+    const used = sessionCredential();
+    await api('DELETE', '/api/auth/session');
+    forgetCredential(used);
+    dropSocket();
+    window.location.replace('/login#signed-out');
+  }
+
   // ---------------------------------------------------------------- server API
 
-  /** fetch() with the session cookie; never throws. Returns {ok, status, data, network}. */
+  /** fetch() with the browser session (Authorization: Bearer, no cookie); never throws.
+   * Returns {ok, status, data, network}. */
   async function api(method, path, body) {
-    const opts = { method, credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' } };
+    const used = sessionCredential();
+    const opts = { method, credentials: 'omit', cache: 'no-store', headers: { Accept: 'application/json' } };
+    if (used) opts.headers.Authorization = `Bearer ${used}`;
     if (body !== undefined) {
       opts.headers['Content-Type'] = 'application/json';
       opts.body = JSON.stringify(body);
@@ -283,7 +310,10 @@
     }
     let data = null;
     try { data = await res.json(); } catch (_) { data = null; }
-    if (res.status === 401) onUnauthorized();
+    if (res.status === 401) {
+      forgetCredential(used);
+      onUnauthorized();
+    }
     return { ok: res.ok, status: res.status, data, network: false };
   }
 
@@ -325,9 +355,16 @@
     dropSocket();
     const generation = ++socket.generation;
     socket.gotSnapshot = false;
+    const used = sessionCredential();
+    socket.credential = used;
+    if (!used) {
+      onSocketClosed(generation, 4401); // nothing to connect with; retried in case another tab signs in
+      return;
+    }
     let ws;
     try {
-      ws = new WebSocket(wsUrl());
+      // A browser cannot set headers on a WebSocket: the credential goes as a second subprotocol.
+      ws = new WebSocket(wsUrl(), ['piko.v1', `piko.bearer.${used}`]);
     } catch (_) {
       onSocketClosed(generation, 0);
       return;
@@ -363,7 +400,10 @@
     socket.ws = null;
     stopPing();
     socket.failures += 1;
-    if (code === 4401) onUnauthorized();
+    if (code === 4401) {
+      if (socket.credential) forgetCredential(socket.credential);
+      onUnauthorized();
+    }
     // navigator.onLine is not used: piko server is usually on loopback, reachable with the network down.
     const offline = state.authFailed || socket.failures >= OFFLINE_AFTER_FAILURES;
     setConn(offline ? 'offline' : 'reconnecting');
@@ -531,9 +571,14 @@
     scheduleRender();
   }
 
+  /** Not signed in (any more): nothing of the inbox stays on screen. */
   function onUnauthorized() {
     if (state.authFailed) return;
     state.authFailed = true;
+    if (state.modal) closeModal();
+    for (const id of state.requests.keys()) forgetAlerts(id);
+    state.requests.clear();
+    state.loaded = false;
     setConn('offline');
     scheduleRender();
   }
@@ -569,6 +614,7 @@
     if (document.title !== title) document.title = title;
 
     $('login-help').hidden = !state.authFailed;
+    $('sign-out').hidden = state.authFailed;
     const loading = $('loading');
     loading.hidden = state.loaded || state.authFailed;
     loading.textContent = state.conn === 'offline'
@@ -1599,6 +1645,9 @@
     $('sort-toggle').addEventListener('click', toggleSort);
     $('group-toggle').addEventListener('click', toggleGroup);
     $('enable-notifications').addEventListener('click', enableNotifications);
+    $('sign-out').addEventListener('click', signOut);
+    // Another tab of this origin signed in: connect with its session now.
+    window.addEventListener('storage', (e) => { if (e.key === SESSION_KEY && e.newValue) reconnectNow(); });
 
     document.addEventListener('keydown', onKeyDown);
     document.addEventListener('visibilitychange', () => {

@@ -1,0 +1,165 @@
+"""The routes that sign browsers in and out, list and revoke their sessions, and rotate the token
+(the contract is docs/api.md, "Browser sessions").
+
+Who may call what:
+- `POST /api/auth/login` needs no credential, only a one-time code (from a login link);
+- `DELETE /api/auth/session` ends the caller's own browser session (the UI's "Sign out");
+- minting login links, listing and revoking sessions, and rotating the token need the token itself: a
+  browser session cannot make more sessions for itself, so revoking it is final.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from piko.server.guard import CLOSE_UNAUTHORIZED, Access, browser_session
+from piko.server.hub import Hub
+from piko.server.orchestra import ApiError
+from piko.server.sessions import Sessions, iso
+
+log = logging.getLogger("piko.server")
+
+MAX_LOGIN_BODY = 4096
+SWEEP_EVERY = 60.0
+NO_CACHE = {"cache-control": "no-store"}
+LINK_GONE = "this login link was used or has expired: run `piko login-url` for a new one"
+
+
+def write_new_token(path: Path) -> str:
+    """Replace the token file with a fresh random token (mode 0600, atomically); returns the token."""
+    token = secrets.token_urlsafe(32)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(token + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)  # replaces a planted symlink itself, never what it points to
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return token
+
+
+def close_sockets(hub: Hub, session_ids: set[str] | None, reason: str) -> None:
+    """Close (4401) the WebSockets of these browser sessions; with None, every WebSocket."""
+    for client in list(hub.clients):
+        session = client.ws.scope.get("state", {}).get("session")
+        if session_ids is None or (session is not None and session.id in session_ids):
+            client.close(CLOSE_UNAUTHORIZED, reason)
+
+
+def _token_holder(request: Request) -> None:
+    if browser_session(request.scope) is not None:
+        raise ApiError(403, "needs_token", "this needs the server's token (the piko command), "
+                       "not a browser session")
+
+
+async def _login_code(request: Request) -> str:
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_LOGIN_BODY:
+            raise ApiError(413, "too_large", f"the body is larger than {MAX_LOGIN_BODY} bytes")
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "bad_json", "the body is not valid JSON") from None
+    code = data.get("code") if isinstance(data, dict) else None
+    if not isinstance(code, str) or not code:
+        raise ApiError(400, "bad_request", 'send {"code": "<the code from the login link>"}')
+    return code
+
+
+def routes(sessions: Sessions, access: Access, hub: Hub) -> list[Route]:
+    async def login(request: Request) -> Response:
+        code = await _login_code(request)
+        made = sessions.redeem(code, request.headers.get("user-agent", ""))
+        if made is None:
+            raise ApiError(401, "link_used_or_expired", LINK_GONE)
+        credential, session = made
+        return JSONResponse({"session": credential, **session.public()}, headers=NO_CACHE)
+
+    async def sign_out(request: Request) -> Response:
+        session = browser_session(request.scope)
+        if session is None:
+            raise ApiError(400, "not_a_session", "only a browser session signs out; "
+                           "use `piko sessions revoke` to end browser sessions")
+        sessions.revoke(session.id)
+        close_sockets(hub, {session.id}, "signed out")
+        return JSONResponse({"ok": True, "id": session.id})
+
+    async def login_link(request: Request) -> Response:
+        _token_holder(request)
+        code, expires = sessions.new_login_code()
+        return JSONResponse({"url": f"{access.base_url}/login#code={code}", "expires_at": iso(expires),
+                             "seconds": sessions.link_seconds}, headers=NO_CACHE)
+
+    async def list_sessions(request: Request) -> Response:
+        _token_holder(request)
+        return JSONResponse({"sessions": [s.public() for s in sessions.live()]}, headers=NO_CACHE)
+
+    async def revoke(request: Request) -> Response:
+        _token_holder(request)
+        id = request.path_params["id"]
+        if not sessions.revoke(id):
+            raise ApiError(404, "not_found", f"no browser session {id!r}")
+        close_sockets(hub, {id}, "session revoked")
+        return JSONResponse({"ok": True, "revoked": [id]})
+
+    async def revoke_all(request: Request) -> Response:
+        _token_holder(request)
+        ids = sessions.revoke_all()
+        close_sockets(hub, set(ids), "session revoked")
+        return JSONResponse({"ok": True, "revoked": ids})
+
+    async def rotate(request: Request) -> Response:
+        _token_holder(request)
+        if access.token_path is None:
+            raise ApiError(409, "no_token_file", "this server was started without a token file")
+        access.token = write_new_token(access.token_path)
+        ids = sessions.rotate(access.token)
+        close_sockets(hub, None, "the token changed")
+        log.warning("token rotated; %d browser session(s) ended", len(ids))
+        return JSONResponse({"ok": True, "revoked": ids})
+
+    return [
+        Route("/api/auth/login", login, methods=["POST"]),
+        Route("/api/auth/session", sign_out, methods=["DELETE"]),
+        Route("/api/auth/login-links", login_link, methods=["POST"]),
+        Route("/api/auth/sessions", list_sessions),
+        Route("/api/auth/sessions", revoke_all, methods=["DELETE"]),
+        Route("/api/auth/sessions/{id}", revoke, methods=["DELETE"]),
+        Route("/api/auth/token/rotate", rotate, methods=["POST"]),
+    ]
+
+
+def sweeper(sessions: Sessions, hub: Hub) -> Callable[[Any], Awaitable[asyncio.Task]]:
+    """A start-up hook: every minute, end the sessions that expired (closing their WebSockets) and count an
+    open WebSocket as use, so a watched inbox does not go idle."""
+
+    async def start(app: Any) -> asyncio.Task:
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(SWEEP_EVERY)
+                try:
+                    close_sockets(hub, set(sessions.sweep()), "session expired")
+                    open_ids = {s.id for c in hub.clients if (s := c.ws.scope.get("state", {}).get("session"))}
+                    sessions.touch(sorted(open_ids))
+                except Exception:  # the sweep must keep running
+                    log.exception("sweeping browser sessions failed")
+
+        return asyncio.create_task(loop())
+
+    return start

@@ -1,0 +1,184 @@
+"""Browser sessions and one-time login links.
+
+A browser never holds the token. It opens a one-time login link (`/login#code=...`), trades the code for a
+session credential of its own, keeps that in its origin's storage (scoped to scheme, host and port, unlike a
+cookie) and sends it as `Authorization: Bearer` (on the WebSocket: as a `Sec-WebSocket-Protocol`).
+
+- A login code is good once, for `PIKO_LOGIN_LINK_SECONDS` (default 300 s); codes live in memory only, so a
+  restart ends every unused link.
+- A session lives in SQLite as the SHA-256 of its credential, never the credential. It ends after
+  IDLE_SECONDS without use or ABSOLUTE_SECONDS after sign-in, whichever comes first, when it is revoked, or
+  when the token changes: each row carries a tag derived from the token it was made under, and rows of
+  another token are deleted at start and on rotation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+import sqlite3
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+CREDENTIAL_PREFIX = "pikos_"
+IDLE_SECONDS = 7 * 86400
+ABSOLUTE_SECONDS = 30 * 86400
+TOUCH_EVERY = 60.0  # last use is written at most this often per session
+DEFAULT_LOGIN_LINK_SECONDS = 300
+MAX_LOGIN_CODES = 100  # unused codes kept at once; the oldest go first
+USER_AGENT_MAX = 200
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS browser_sessions (
+    id           TEXT PRIMARY KEY,
+    secret_hash  TEXT NOT NULL UNIQUE,
+    token_tag    TEXT NOT NULL,
+    created_at   REAL NOT NULL,
+    last_seen_at REAL NOT NULL,
+    expires_at   REAL NOT NULL,
+    user_agent   TEXT NOT NULL
+);
+"""
+
+
+def login_link_seconds() -> int:
+    """How long a login link is good for: `$PIKO_LOGIN_LINK_SECONDS`, default 300."""
+    raw = os.environ.get("PIKO_LOGIN_LINK_SECONDS", "")
+    return int(raw) if raw.isdigit() and int(raw) > 0 else DEFAULT_LOGIN_LINK_SECONDS
+
+
+def iso(t: float) -> str:
+    return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def token_tag(token: str) -> str:
+    return hmac.new(token.encode(), b"piko-browser-sessions-v1", hashlib.sha256).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Session:
+    id: str
+    created_at: float
+    last_seen_at: float
+    expires_at: float
+    user_agent: str
+
+    @property
+    def ends_at(self) -> float:
+        """When it ends if it is not used again."""
+        return min(self.expires_at, self.last_seen_at + IDLE_SECONDS)
+
+    def public(self) -> dict[str, Any]:
+        return {"id": self.id, "created_at": iso(self.created_at), "last_seen_at": iso(self.last_seen_at),
+                "expires_at": iso(self.expires_at), "idle_expires_at": iso(self.last_seen_at + IDLE_SECONDS),
+                "user_agent": self.user_agent}
+
+
+class Sessions:
+    """The browser sessions table (sharing the store's SQLite connection) and the unused login codes."""
+
+    def __init__(self, db: sqlite3.Connection, token: str, *, clock: Callable[[], float] = time.time,
+                 link_seconds: int | None = None) -> None:
+        self.db = db
+        self.clock = clock
+        self.link_seconds = link_seconds if link_seconds is not None else login_link_seconds()
+        self.codes: dict[str, float] = {}  # hash of an unused code -> when it expires
+        self.db.executescript(SCHEMA)
+        self.tag = token_tag(token)
+        self.db.execute("DELETE FROM browser_sessions WHERE token_tag != ?", (self.tag,))
+        self.sweep()
+
+    # ---- login codes ---------------------------------------------------------------------------
+
+    def new_login_code(self) -> tuple[str, float]:
+        """A fresh one-time code and when it expires."""
+        now = self.clock()
+        self.codes = {h: t for h, t in self.codes.items() if t > now}
+        while len(self.codes) >= MAX_LOGIN_CODES:
+            del self.codes[min(self.codes, key=self.codes.__getitem__)]
+        code = secrets.token_urlsafe(24)
+        expires = now + self.link_seconds
+        self.codes[_hash(code)] = expires
+        return code, expires
+
+    def redeem(self, code: str, user_agent: str = "") -> tuple[str, Session] | None:
+        """Trade a code for a new session: (credential, session), or None if the code was used or expired."""
+        expires = self.codes.pop(_hash(code), None)
+        now = self.clock()
+        if expires is None or expires <= now:
+            return None
+        credential = CREDENTIAL_PREFIX + secrets.token_urlsafe(32)
+        session = Session(secrets.token_hex(6), now, now, now + ABSOLUTE_SECONDS,
+                          "".join(c for c in user_agent[:USER_AGENT_MAX] if c.isprintable()))
+        self.db.execute(
+            "INSERT INTO browser_sessions (id, secret_hash, token_tag, created_at, last_seen_at, expires_at,"
+            " user_agent) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (session.id, _hash(credential), self.tag, session.created_at, session.last_seen_at,
+             session.expires_at, session.user_agent),
+        )
+        return credential, session
+
+    # ---- sessions ------------------------------------------------------------------------------
+
+    def lookup(self, credential: str) -> Session | None:
+        """The live session this credential opens, marking it used; None if there is none."""
+        if not credential.startswith(CREDENTIAL_PREFIX):
+            return None
+        row = self.db.execute(
+            "SELECT id, created_at, last_seen_at, expires_at, user_agent FROM browser_sessions"
+            " WHERE secret_hash = ? AND token_tag = ?", (_hash(credential), self.tag)).fetchone()
+        if row is None:
+            return None
+        session = Session(*row)
+        now = self.clock()
+        if session.ends_at <= now:
+            self.revoke(session.id)
+            return None
+        if now - session.last_seen_at >= TOUCH_EVERY:
+            self.touch([session.id])
+        return session
+
+    def touch(self, ids: list[str]) -> None:
+        self.db.executemany("UPDATE browser_sessions SET last_seen_at = ? WHERE id = ?",
+                            [(self.clock(), i) for i in ids])
+
+    def live(self) -> list[Session]:
+        """Every session that has not ended, newest first."""
+        self.sweep()
+        rows = self.db.execute(
+            "SELECT id, created_at, last_seen_at, expires_at, user_agent FROM browser_sessions"
+            " ORDER BY created_at DESC")
+        return [Session(*r) for r in rows]
+
+    def revoke(self, id: str) -> bool:
+        return self.db.execute("DELETE FROM browser_sessions WHERE id = ?", (id,)).rowcount > 0
+
+    def revoke_all(self) -> list[str]:
+        ids = [r[0] for r in self.db.execute("SELECT id FROM browser_sessions")]
+        self.db.execute("DELETE FROM browser_sessions")
+        self.codes.clear()
+        return ids
+
+    def rotate(self, token: str) -> list[str]:
+        """The token changed: every session and unused link ends. Returns the ended sessions' ids."""
+        ids = self.revoke_all()
+        self.tag = token_tag(token)
+        return ids
+
+    def sweep(self) -> list[str]:
+        """Delete the sessions that have ended; returns their ids."""
+        now = self.clock()
+        rows = self.db.execute(
+            "SELECT id FROM browser_sessions WHERE expires_at <= ? OR last_seen_at + ? <= ?",
+            (now, IDLE_SECONDS, now)).fetchall()
+        ids = [r[0] for r in rows]
+        self.db.executemany("DELETE FROM browser_sessions WHERE id = ?", [(i,) for i in ids])
+        return ids
