@@ -1,0 +1,117 @@
+"""Watching many tmux panes cheaply: one `tmux list-panes` per tmux server says which panes changed, and
+only those have their screen read again.
+
+A pane's screen is read (`capture-pane`) when it was never read, when its window had output at or after
+the second of the last read (tmux keeps that time in whole seconds), when its cursor, history or size
+moved, when its program was restarted, or when the last read is older than RECHECK (a slow safety net).
+What was read is parsed once and kept until the pane changes again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Callable, Generic, Iterable, TypeVar
+
+from piko import tmux
+
+RECHECK = 10.0  # seconds: a pane that looks unchanged is still read again this often
+MAX_PARALLEL = 8  # screen reads at once
+
+T = TypeVar("T")
+PaneKey = tuple[str | None, str]  # (tmux socket, pane id)
+
+
+@dataclass
+class _Read(Generic[T]):
+    value: T  # what the parser made of the screen
+    pid: int
+    geometry: str
+    taken: float  # wall-clock time of the read (tmux's activity times are wall-clock too)
+
+
+class Panes(Generic[T]):
+    def __init__(self, parse: Callable[[str], T], recheck: float = RECHECK) -> None:
+        self.parse = parse
+        self.recheck = recheck
+        self.captures: Counter[PaneKey] = Counter()  # screen reads per pane (for tests and debugging)
+        self._reads: dict[PaneKey, _Read[T]] = {}
+        self._limit = asyncio.Semaphore(MAX_PARALLEL)
+
+    async def states(self, sockets: Iterable[str | None]) -> dict[str | None, dict[str, tmux.PaneState] | None]:
+        """Every pane of each tmux server, one call per server. {} for a server that is gone (so are its
+        panes); None for one that failed to answer (nothing can be said about its panes this time)."""
+        sockets = list(sockets)
+        answers = await asyncio.gather(*(self._states(s) for s in sockets))
+        return dict(zip(sockets, answers))
+
+    @staticmethod
+    async def _states(socket: str | None) -> dict[str, tmux.PaneState] | None:
+        try:
+            return await tmux.list_panes(socket)
+        except tmux.PaneGone:
+            return {}
+        except tmux.TmuxError:
+            return None
+
+    async def screen(self, socket: str | None, state: tmux.PaneState) -> T:
+        """The parsed screen of the pane: read again only if it may have changed since the last read."""
+        key = (socket, state.id)
+        read = self._reads.get(key)
+        now = time.time()
+        if read is None or read.pid != state.pid or read.geometry != state.geometry \
+                or state.activity >= int(read.taken) or now - read.taken >= self.recheck:
+            async with self._limit:
+                taken = time.time()
+                text = await tmux.capture(socket, state.id, join=True)  # raises PaneGone / TmuxError
+            self.captures[key] += 1
+            read = _Read(self.parse(text), state.pid, state.geometry, taken)
+            self._reads[key] = read
+        return read.value
+
+    def keep_only(self, keys: set[PaneKey]) -> None:
+        """Forget the screens of panes no longer watched."""
+        for key in self._reads.keys() - keys:
+            del self._reads[key]
+
+
+def tree_runs(root: int, command: str) -> bool | None:
+    """Does process `root`, or any process below it, run `command` (the program name tmux shows as
+    pane_current_command)? None when the process table cannot be read (no /proc)."""
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return None
+    children: dict[int, list[int]] = {}
+    for name in entries:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(name))
+    todo, seen = [root], set()
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        if _program(pid) == command:
+            return True
+        todo.extend(children.get(pid, ()))
+    return False
+
+
+def _program(pid: int) -> str:
+    """A process's program name as tmux names it: the base name of argv[0], without a login shell's '-'."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv0 = f.read().split(b"\0", 1)[0].decode(errors="replace")
+    except OSError:
+        return ""
+    return os.path.basename(argv0).lstrip("-")

@@ -1,0 +1,139 @@
+"""The pane watcher: requests leave the inbox when their dialog or their agent is gone, and only then.
+
+Real `piko server`, real tmux on private sockets, dialogs drawn by tests/support/fake_dialog.py; the
+screen-reading rule ("read only the panes that changed") is checked in-process with a real Orchestra and
+real tmux, by counting reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from piko.server.hub import Hub
+from piko.server.orchestra import Orchestra
+from piko.server.store import Store
+from piko.server.watcher import Watcher
+from tests.conftest import FIXTURES, hook_payload
+
+SCREEN = FIXTURES / "screens" / "screen-permission-bash.txt"
+FAKE_DIALOG = Path(__file__).parent / "support" / "fake_dialog.py"
+
+
+def ask(server, tmux, pane: str) -> str:
+    """A pending permission request from the agent in `pane`."""
+    event = hook_payload("PermissionRequest-Bash") | {
+        "session_id": f"s-{uuid.uuid4().hex[:8]}", "tmux_target": pane, "tmux_socket": tmux.socket_path}
+    return server.notify(**event)["id"]
+
+
+def wait_resolved(server, id: str, timeout: float = 10) -> dict:
+    deadline = time.monotonic() + timeout
+    record = server.get(id)
+    while record["status"] == "pending" and time.monotonic() < deadline:
+        time.sleep(0.05)
+        record = server.get(id)
+    assert record["status"] == "resolved", record
+    return record
+
+
+def scribble(tmux, pane: str, text: str) -> None:
+    """Output in the pane that leaves the dialog alone: written to the top line through the pane's tty."""
+    tty = tmux.cmd("display-message", "-p", "-t", pane, "#{pane_tty}").strip()
+    with open(tty, "w") as f:
+        f.write(f"\x1b7\x1b[1;1H{text}\x1b8")
+
+
+def child_pids(pid: int) -> list[int]:
+    return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def test_a_killed_pane_resolves_its_request(server, tmux):
+    pane = tmux.dialog_pane(SCREEN)
+    id = ask(server, tmux, pane)
+    time.sleep(0.5)
+    tmux.kill_pane(pane)
+    assert wait_resolved(server, id)["resolved_via"] == "pane_gone"
+
+
+def test_claude_exiting_in_a_pane_tmux_keeps_resolves_its_request(server, tmux):
+    """remain-on-exit keeps the dead pane, and its last screen, dialog and all."""
+    pane = tmux.dialog_pane(SCREEN)
+    tmux.cmd("set-option", "-p", "-t", pane, "remain-on-exit", "on")
+    id = ask(server, tmux, pane)
+    time.sleep(1.0)
+    assert server.get(id)["status"] == "pending"
+    pid = int(tmux.cmd("display-message", "-p", "-t", pane, "#{pane_pid}"))
+    os.kill(pid, signal.SIGKILL)
+    assert wait_resolved(server, id)["resolved_via"] == "pane_dead"
+    assert "Esc to cancel" in tmux.capture(pane)  # the dialog is still drawn: only the process tells
+
+
+def test_claude_exiting_back_to_its_shell_resolves_its_request(server, tmux):
+    pane = tmux.new_session(["sh"])
+    tmux.cmd("send-keys", "-t", pane, "-l", f"{sys.executable} {FAKE_DIALOG} {SCREEN}")
+    tmux.cmd("send-keys", "-t", pane, "Enter")
+    tmux.wait_for(pane, "Esc to cancel")
+    id = ask(server, tmux, pane)
+    time.sleep(1.0)
+    assert server.get(id)["status"] == "pending"
+    shell = int(tmux.cmd("display-message", "-p", "-t", pane, "#{pane_pid}"))
+    for pid in child_pids(shell):
+        os.kill(pid, signal.SIGKILL)
+    assert wait_resolved(server, id)["resolved_via"] == "claude_gone"
+    assert "Esc to cancel" in tmux.capture(pane)  # still on screen, above the shell's prompt
+
+
+def test_a_dialog_on_screen_stays_pending_while_the_pane_changes(server, tmux):
+    quiet, busy = tmux.dialog_pane(SCREEN), tmux.dialog_pane(SCREEN)
+    ids = [ask(server, tmux, quiet), ask(server, tmux, busy)]
+    for n in range(20):  # 4 s, about 10 looks of the watcher
+        scribble(tmux, busy, f"other output {n}")
+        time.sleep(0.2)
+    assert [server.get(id)["status"] for id in ids] == ["pending", "pending"]
+    assert "other output 19" in tmux.capture(busy) and "Esc to cancel" in tmux.capture(busy)
+
+
+def test_answering_a_dialog_in_the_terminal_still_resolves_it(server, tmux):
+    pane = tmux.dialog_pane(SCREEN)
+    id = ask(server, tmux, pane)
+    time.sleep(1.0)  # the watcher has seen the dialog
+    tmux.cmd("send-keys", "-t", pane, "Escape")
+    assert wait_resolved(server, id)["resolved_via"] == "terminal"
+
+
+def test_only_panes_that_changed_are_read_again(tmp_path, tmux):
+    """One `list-panes` per look tells which panes changed; only those are captured again."""
+    panes = [tmux.dialog_pane(SCREEN) for _ in range(3)]
+    time.sleep(1.1)  # tmux stamps activity in whole seconds: the drawing is now in an earlier second
+
+    async def scenario() -> tuple[list[int], list[int], list[int], list[str]]:
+        orchestra = Orchestra(Store(tmp_path / "piko.db"), Hub())
+        for pane in panes:
+            orchestra.ingest(hook_payload("PermissionRequest-Bash") | {
+                "session_id": pane, "tmux_target": pane, "tmux_socket": tmux.socket_path,
+                "tmux_session": "agent"})
+        watcher = Watcher(orchestra)
+        reads = lambda: [watcher.panes.captures[(tmux.socket_path, p)] for p in panes]  # noqa: E731
+        await watcher.tick()
+        first = reads()
+        await watcher.tick()
+        await watcher.tick()
+        unchanged = reads()
+        await asyncio.to_thread(scribble, tmux, panes[1], "news")
+        await watcher.tick()
+        changed = reads()
+        return first, unchanged, changed, [r["status"] for r in orchestra.pending.values()]
+
+    first, unchanged, changed, statuses = asyncio.run(scenario())
+    assert first == [1, 1, 1]
+    assert unchanged == [1, 1, 1]
+    assert changed == [1, 2, 1]
+    assert statuses == ["pending"] * 3
