@@ -22,6 +22,7 @@ from piko.server.orchestra import Orchestra
 from piko.server.store import Store
 from piko.server.watcher import Watcher
 from tests.conftest import FIXTURES, hook_payload
+from tests.support.server import recv_json
 
 SCREEN = FIXTURES / "screens" / "screen-permission-bash.txt"
 FAKE_DIALOG = Path(__file__).parent / "support" / "fake_dialog.py"
@@ -137,3 +138,54 @@ def test_only_panes_that_changed_are_read_again(tmp_path, tmux):
     assert unchanged == [1, 1, 1]
     assert changed == [1, 2, 1]
     assert statuses == ["pending"] * 3
+
+
+# ---- with the real Claude Code CLI ------------------------------------------------------------------
+
+@pytest.fixture
+def rig(tmp_path: Path, server):
+    from tests.support.agents import Rig
+    from tests.support.claude_cli import require_claude
+    from tests.support.fake_anthropic import FakeAnthropic
+
+    binary = require_claude()
+    with FakeAnthropic() as api:
+        r = Rig(tmp_path, server, api, binary)
+        try:
+            yield r
+        finally:
+            r.close()
+            r.wait_no_hooks()
+
+
+@pytest.mark.claude
+def test_esc_the_instant_the_request_appears_leaves_the_inbox(rig, tmp_path):
+    """Esc before the dialog is drawn: Claude shows "Interrupted", never the dialog, and fires no event."""
+    agent = rig.agent(rig.project("app"))
+    target = tmp_path / "never"
+    with rig.server.ws() as ws:
+        recv_json(ws)  # the snapshot
+        agent.type_prompt(f"please [bash:touch {target}] now")
+        while (msg := recv_json(ws, timeout=30))["type"] != "created":
+            pass
+        agent.send_key("Escape")
+        id = msg["notification"]["id"]
+    agent.wait_for("Interrupted", interval=0.02)
+    moved_on = time.monotonic()
+    record = rig.wait_status(id, timeout=10)
+    assert time.monotonic() - moved_on < 2.0
+    assert record["resolved_via"] == "terminal"
+    assert not target.exists()
+
+
+@pytest.mark.claude
+def test_claude_killed_in_its_pane_resolves_its_request(rig, tmp_path):
+    agent = rig.agent(rig.project("app"))  # tmux keeps its pane (remain-on-exit)
+    agent.type_prompt(f"please [bash:touch {tmp_path / 'never'}] now")
+    request = rig.wait_request(lambda r: r["tool_name"] == "Bash")
+    agent.wait_for("Do you want to proceed?")
+    time.sleep(1.0)
+    assert rig.server.get(request["id"])["status"] == "pending"
+    assert agent.pid is not None
+    os.kill(agent.pid, signal.SIGKILL)
+    assert rig.wait_status(request["id"], timeout=10)["resolved_via"] == "pane_dead"
