@@ -157,3 +157,25 @@ async def list_panes(socket: str | None) -> dict[str, PaneState]:
         id, pid, dead, activity, geometry, command = parts
         panes[id] = PaneState(id, int(pid), dead == "1", int(activity), geometry, command)
     return panes
+
+
+async def capture_many(socket: str | None, panes: list[str]) -> dict[str, str]:
+    """The screens of several panes of one tmux server (as `capture(..., join=True)`), in one tmux call.
+
+    Each screen is preceded in tmux's output by a line with a random marker, which no screen can forge.
+    Raises PaneGone / TmuxError as `run` does when any pane cannot be read (tmux then stops the list).
+    """
+    marker = f"piko-{secrets.token_hex(8)}"
+    args: list[str] = []
+    for pane in panes:
+        args += ["display-message", "-p", "-t", pane, f"{marker} #{{pane_id}}", ";",
+                 "capture-pane", "-p", "-J", "-t", pane, ";"]
+    out = await run(socket, *args[:-1])
+    screens: dict[str, list[str]] = {}
+    lines: list[str] = []
+    for line in out.split("\n"):
+        if line.startswith(marker + " "):
+            lines = screens.setdefault(line[len(marker) + 1:], [])
+        else:
+            lines.append(line)
+    return {pane: "\n".join(lines) for pane, lines in screens.items()}

@@ -1,5 +1,5 @@
 """Watching many tmux panes cheaply: one `tmux list-panes` per tmux server says which panes changed, and
-only those have their screen read again.
+only those have their screen read again, all in one more tmux call.
 
 A pane's screen is read (`capture-pane`) when it was never read, when its window had output at or after
 the second of the last read (tmux keeps that time in whole seconds), when its cursor, history or size
@@ -19,7 +19,6 @@ from typing import Callable, Generic, Iterable, TypeVar
 from piko import tmux
 
 RECHECK = 10.0  # seconds: a pane that looks unchanged is still read again this often
-MAX_PARALLEL = 8  # screen reads at once
 
 T = TypeVar("T")
 PaneKey = tuple[str | None, str]  # (tmux socket, pane id)
@@ -39,7 +38,6 @@ class Panes(Generic[T]):
         self.recheck = recheck
         self.captures: Counter[PaneKey] = Counter()  # screen reads per pane (for tests and debugging)
         self._reads: dict[PaneKey, _Read[T]] = {}
-        self._limit = asyncio.Semaphore(MAX_PARALLEL)
 
     async def states(self, sockets: Iterable[str | None]) -> dict[str | None, dict[str, tmux.PaneState] | None]:
         """Every pane of each tmux server, one call per server. {} for a server that is gone (so are its
@@ -57,20 +55,43 @@ class Panes(Generic[T]):
         except tmux.TmuxError:
             return None
 
-    async def screen(self, socket: str | None, state: tmux.PaneState) -> T:
-        """The parsed screen of the pane: read again only if it may have changed since the last read."""
-        key = (socket, state.id)
-        read = self._reads.get(key)
+    async def screens(self, socket: str | None, states: list[tmux.PaneState]) -> dict[str, T | None]:
+        """The parsed screens of these panes of one tmux server, by pane id; None for a pane found gone.
+
+        Only panes that may have changed since their last read are read, all in one tmux call. A pane
+        that cannot be read (and is not gone) is left out.
+        """
         now = time.time()
-        if read is None or read.pid != state.pid or read.geometry != state.geometry \
-                or state.activity >= int(read.taken) or now - read.taken >= self.recheck:
-            async with self._limit:
-                taken = time.time()
-                text = await tmux.capture(socket, state.id, join=True)  # raises PaneGone / TmuxError
-            self.captures[key] += 1
-            read = _Read(self.parse(text), state.pid, state.geometry, taken)
-            self._reads[key] = read
-        return read.value
+        stale = [s for s in states if self._stale(self._reads.get((socket, s.id)), s, now)]
+        found: dict[str, T | None] = {}
+        if stale:
+            taken = time.time()
+            try:
+                texts = await tmux.capture_many(socket, [s.id for s in stale])
+            except tmux.TmuxError:  # one of them went away meanwhile: read them one by one
+                texts = {}
+                for state in stale:
+                    try:
+                        texts[state.id] = await tmux.capture(socket, state.id, join=True)
+                    except tmux.PaneGone:
+                        found[state.id] = None
+                    except tmux.TmuxError:
+                        pass
+            for state in stale:
+                if state.id in texts:
+                    self.captures[(socket, state.id)] += 1
+                    self._reads[(socket, state.id)] = _Read(
+                        self.parse(texts[state.id]), state.pid, state.geometry, taken)
+            stale = [s for s in stale if s.id not in texts]  # not read this time: nothing to say
+        for state in states:
+            read = self._reads.get((socket, state.id))
+            if state.id not in found and read is not None and state not in stale:
+                found[state.id] = read.value
+        return found
+
+    def _stale(self, read: _Read[T] | None, state: tmux.PaneState, now: float) -> bool:
+        return (read is None or read.pid != state.pid or read.geometry != state.geometry
+                or state.activity >= int(read.taken) or now - read.taken >= self.recheck)
 
     def keep_only(self, keys: set[PaneKey]) -> None:
         """Forget the screens of panes no longer watched."""

@@ -9,7 +9,7 @@ asks each tmux server once per look for all its panes (server/panes.py) and reso
 - whose dialog was never seen but Claude shows it moved on: its idle input box or "Interrupted", with
   nothing running (`terminal`: Esc pressed before the dialog was even drawn). A screen that shows neither
   the dialog nor that is given NEVER_SEEN_GRACE for the dialog to appear.
-Screens are read only for panes that changed since they were last read.
+Screens are read only for panes that changed since they were last read, in one tmux call per server.
 """
 
 from __future__ import annotations
@@ -80,9 +80,10 @@ class Watcher:
         if not records:
             return
         states = await self.panes.states({r.get("tmux_socket") for r in records})
-        looks = []
+        dialogs: dict[str | None, list[tuple[dict[str, Any], tmux.PaneState]]] = {}
         for record in records:
-            panes = states[record.get("tmux_socket")]
+            socket = record.get("tmux_socket")
+            panes = states[socket]
             if panes is None:
                 continue  # tmux did not answer this time
             state = panes.get(record["tmux_target"])
@@ -90,8 +91,8 @@ class Watcher:
             if via:
                 self._settle(record, via)
             elif state is not None and record["kind"] in WATCHED_DIALOGS:
-                looks.append(self._look(record, state))
-        await asyncio.gather(*looks)
+                dialogs.setdefault(socket, []).append((record, state))
+        await asyncio.gather(*(self._look(socket, looks) for socket, looks in dialogs.items()))
 
     def _agent_gone(self, record: dict[str, Any], state: tmux.PaneState | None) -> str | None:
         """Why the agent behind `record` is gone, or None while it runs."""
@@ -106,17 +107,19 @@ class Watcher:
             return "claude_gone"  # e.g. back at the shell Claude was started from
         return None
 
-    async def _look(self, record: dict[str, Any], state: tmux.PaneState) -> None:
-        try:
-            screen = await self.panes.screen(record.get("tmux_socket"), state)
-        except tmux.PaneGone:
-            self._settle(record, "pane_gone")
-            return
-        except tmux.TmuxError as e:
-            log.debug("cannot read pane %s: %s", state.id, e)
-            return
-        if record["status"] != "pending":
-            return
+    async def _look(self, socket: str | None, looks: list[tuple[dict[str, Any], tmux.PaneState]]) -> None:
+        """Judge the dialogs of these requests, whose panes are on one tmux server, from their screens."""
+        screens = await self.panes.screens(socket, list({state.id: state for _, state in looks}.values()))
+        for record, state in looks:
+            if state.id not in screens or record["status"] != "pending":
+                continue
+            screen = screens[state.id]
+            if screen is None:
+                self._settle(record, "pane_gone")
+            else:
+                self._judge(record, screen)
+
+    def _judge(self, record: dict[str, Any], screen: Screen) -> None:
         id = record["id"]
         if screen.options:
             self._seen.add(id)
