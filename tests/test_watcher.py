@@ -20,11 +20,12 @@ import pytest
 from piko.server.hub import Hub
 from piko.server.orchestra import Orchestra
 from piko.server.store import Store
-from piko.server.watcher import Watcher
+from piko.server.watcher import Watcher, read_screen
 from tests.conftest import FIXTURES, hook_payload
 from tests.support.server import recv_json
 
-SCREEN = FIXTURES / "screens" / "screen-permission-bash.txt"
+SCREENS = FIXTURES / "screens"
+SCREEN = SCREENS / "screen-permission-bash.txt"
 FAKE_DIALOG = Path(__file__).parent / "support" / "fake_dialog.py"
 
 
@@ -54,6 +55,41 @@ def scribble(tmux, pane: str, text: str) -> None:
 
 def child_pids(pid: int) -> list[int]:
     return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+# ---- reading Claude's screen (real screens of Claude Code 2.1.328 and 2.1.332) -----------------------
+
+@pytest.mark.parametrize("name", ["screen-permission-bash", "screen-permission-write", "screen-askuserquestion"])
+def test_a_dialog_on_screen_is_a_dialog_and_not_moved_on(name):
+    screen = read_screen((SCREENS / f"{name}.txt").read_text())
+    assert screen.options and not screen.moved_on
+
+
+def test_waiting_to_draw_the_dialog_is_not_moved_on():
+    """Between PermissionRequest and the dialog: "Waiting for permission…", footer "esc to interrupt"."""
+    screen = read_screen((SCREENS / "screen-waiting-for-permission.txt").read_text())
+    assert screen.options == [] and not screen.moved_on
+
+
+def test_interrupted_and_idle_is_moved_on():
+    """Esc before the dialog was drawn: "Interrupted · What should Claude do instead?", idle input box."""
+    text = (SCREENS / "screen-interrupted.txt").read_text()
+    assert read_screen(text).moved_on
+    without_footer = "\n".join(line for line in text.splitlines() if "for shortcuts" not in line)
+    assert read_screen(without_footer).moved_on  # the "Interrupted" line alone tells too
+    busy_again = text.replace("? for shortcuts", "esc to interrupt")
+    assert not read_screen(busy_again).moved_on  # an old "Interrupted" while Claude works again
+
+
+# ---- real tmux, real server --------------------------------------------------------------------------
+
+def test_a_request_whose_dialog_is_not_drawn_yet_stays_pending(server, tmux):
+    """Claude busy, the dialog about to be drawn: not a dialog dismissed."""
+    pane = tmux.new_session([sys.executable, str(FAKE_DIALOG), str(SCREENS / "screen-waiting-for-permission.txt")])
+    tmux.wait_for(pane, "esc to interrupt")
+    id = ask(server, tmux, pane)
+    time.sleep(3.0)  # several looks, within the grace a never-seen dialog has
+    assert server.get(id)["status"] == "pending"
 
 
 def test_a_killed_pane_resolves_its_request(server, tmux):
