@@ -128,6 +128,23 @@ def test_claude_exiting_back_to_its_shell_resolves_its_request(server, tmux):
     assert "Esc to cancel" in tmux.capture(pane)  # still on screen, above the shell's prompt
 
 
+def test_a_program_the_agent_runs_in_the_foreground_is_not_the_agent_gone(server, tmux):
+    """Claude opening an editor (Ctrl-G) changes pane_current_command; Claude still runs under the pane."""
+    pane = tmux.new_session(["sh"])  # here the shell is the agent
+    time.sleep(0.3)
+    id = server.notify(**hook_payload("Notification-idle_prompt") | {
+        "session_id": "editor", "tmux_target": pane, "tmux_socket": tmux.socket_path})["id"]
+    time.sleep(1.0)  # the watcher has looked: the agent is "sh"
+    tmux.cmd("send-keys", "-t", pane, "-l", "sleep 30")
+    tmux.cmd("send-keys", "-t", pane, "Enter")
+    deadline = time.monotonic() + 5
+    while tmux.cmd("display-message", "-p", "-t", pane, "#{pane_current_command}").strip() != "sleep":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(2.0)
+    assert server.get(id)["status"] == "pending"
+
+
 def test_a_dialog_on_screen_stays_pending_while_the_pane_changes(server, tmux):
     quiet, busy = tmux.dialog_pane(SCREEN), tmux.dialog_pane(SCREEN)
     ids = [ask(server, tmux, quiet), ask(server, tmux, busy)]

@@ -129,10 +129,12 @@ def tree_runs(root: int, command: str) -> bool | None:
 
 
 def _program(pid: int) -> str:
-    """A process's program name as tmux names it: the base name of argv[0], without a login shell's '-'."""
+    """A process's program name as tmux shows it in pane_current_command (tmux's parse_window_name on
+    argv[0]): no quotes, no "exec ", no leading '-' of a login shell, up to the first space, base name."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
-            argv0 = f.read().split(b"\0", 1)[0].decode(errors="replace")
+            name = f.read().split(b"\0", 1)[0].decode(errors="replace")
     except OSError:
         return ""
-    return os.path.basename(argv0).lstrip("-")
+    name = name.removeprefix('"').split('"', 1)[0].removeprefix("exec ").lstrip(" -").split(" ", 1)[0]
+    return os.path.basename(name) if name.startswith("/") else name
