@@ -10,6 +10,7 @@ What was read is parsed once and kept until the pane changes again.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from collections import Counter
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 from typing import Callable, Generic, Iterable, TypeVar
 
 from piko import tmux
+
+log = logging.getLogger("piko.watcher")
 
 RECHECK = 10.0  # seconds: a pane that looks unchanged is still read again this often
 
@@ -52,7 +55,8 @@ class Panes(Generic[T]):
             return await tmux.list_panes(socket)
         except tmux.PaneGone:
             return {}
-        except tmux.TmuxError:
+        except tmux.TmuxError as e:
+            log.debug("cannot list the panes of tmux server %s: %s", socket, e)
             return None
 
     async def screens(self, socket: str | None, states: list[tmux.PaneState]) -> dict[str, T | None]:

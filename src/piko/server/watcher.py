@@ -134,7 +134,7 @@ class Watcher:
 
     def _settle(self, record: dict[str, Any], via: str) -> None:
         if record["status"] == "pending" and record["id"] in self.orchestra.pending:
-            log.info("request %s resolved: %s", record["id"], via)
+            log.info("request %s: %s", record["id"], via)
             self.orchestra.resolve(record, via)
 
 
