@@ -14,6 +14,8 @@ process, over a window of N seconds, in these phases of one run:
   0.2 s (written to the pane's tty, the dialog stays): the cost grows with the panes that change.
 After the piko phases every request must still be pending: the watcher resolved none of the dialogs on
 screen.
+Then, alone, the two ways of noticing which panes changed: one `tmux -C` control-mode client (its
+%output lines), and `list-panes -a` forked 2.5 times a second, on 50 quiet panes and with 5 changing.
 
 `python -m bench.watcher old SOCKET PANE...` is the old watcher's loop (the bench's baseline only).
 """
@@ -139,6 +141,65 @@ def bench(ctx: Context) -> None:
                 note=f"{CHANGING} panes get a line of output every 0.2 s (written by the bench to their tty); "
                      f"above its baseline: {changing - idle_changing:.3f} core, against {now - idle:.3f} core "
                      "with none changing"))
+    _alternatives(ctx, seconds)
+
+
+def _alternatives(ctx: Context, seconds: float) -> None:
+    """How a pane's change can be noticed, alone: one `tmux -C` control-mode client reading %output, or
+    `list-panes -a` forked 2.5 times a second (from this small process). Control mode needs a session to
+    attach to and only reports that session's panes, so here the 50 panes are windows of one session."""
+    import psutil
+
+    from tests.support.tmux import FAKE_DIALOG, TmuxServer
+
+    tmux = TmuxServer()
+    try:
+        dialog = [sys.executable, str(FAKE_DIALOG), str(SCREEN)]
+        panes = [tmux.new_session(dialog, name="agents")]
+        panes += [tmux.cmd("new-window", "-d", "-P", "-F", "#{pane_id}", "-t", "agents", *dialog).strip()
+                  for _ in range(PANES - 1)]
+        time.sleep(1.0)
+        server = psutil.Process(int(tmux.cmd("display-message", "-p", "#{pid}")))
+        me = psutil.Process()
+        control = subprocess.Popen(["tmux", "-L", tmux.name, "-C", "attach", "-t", "agents"],
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        changed: set[bytes] = set()
+
+        def read() -> None:
+            assert control.stdout
+            for line in control.stdout:
+                if line.startswith(b"%output "):
+                    changed.add(line.split(b" ", 2)[1])
+
+        threading.Thread(target=read, daemon=True).start()
+        time.sleep(1.0)
+        ttys = [tmux.cmd("display-message", "-p", "-t", p, "#{pane_tty}").strip() for p in panes[:CHANGING]]
+        control_quiet = _measure([server, psutil.Process(control.pid), me], seconds)
+        control_changing = _while_changing(ttys, [server, psutil.Process(control.pid), me], seconds)
+        control.kill()
+        control.wait()
+        stop = threading.Event()
+
+        def poll() -> None:
+            while not stop.wait(0.4):
+                subprocess.run(["tmux", "-L", tmux.name, "list-panes", "-a", "-F", "#{pane_id} #{window_activity}"],
+                               capture_output=True, timeout=5)
+
+        poller = threading.Thread(target=poll, daemon=True)
+        poller.start()
+        time.sleep(1.0)
+        poll_quiet = _measure([server, me], seconds)
+        poll_changing = _while_changing(ttys, [server, me], seconds)
+        stop.set()
+        poller.join(5)
+    finally:
+        tmux.kill()
+    ctx.data["watcher_alternatives"] = {"control_quiet": control_quiet, "control_changing": control_changing,
+                                        "poll_quiet": poll_quiet, "poll_changing": poll_changing}
+    ctx.add(Row("8. noticing changes: list-panes poll", f"{poll_quiet:.4f} core",
+                f"{control_quiet:.4f} core (tmux -C client)", "-", "-", "info",
+                note=f"{PANES} quiet panes, no screen reads; with {CHANGING} changing: {poll_changing:.4f} core "
+                     f"polled vs {control_changing:.4f} core with control mode ({len(changed)} panes reported)"))
 
 
 # ---- the old watcher, for the baseline -------------------------------------------------------------
