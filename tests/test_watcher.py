@@ -228,6 +228,8 @@ def test_esc_the_instant_the_request_appears_leaves_the_inbox(rig, tmp_path):
     record = rig.wait_status(id, timeout=10)
     assert time.monotonic() - moved_on < 2.0
     assert record["resolved_via"] == "terminal"
+    time.sleep(8.0)  # past the permission_prompt Notification Claude may still send for it
+    assert [r for r in rig.server.pending() if r["session_id"] == record["session_id"]] == []
     assert not target.exists()
 
 
