@@ -11,6 +11,7 @@ import asyncio
 import os
 import re
 import secrets
+from dataclasses import dataclass
 
 ENTER_PAUSE = 0.15  # between the text and its Enter, so the Enter is not taken as part of a paste
 TMUX_TIMEOUT = 5.0
@@ -118,3 +119,63 @@ def socket_from_env(environ: dict[str, str] | None = None) -> str | None:
     """The tmux server socket path from `$TMUX` ("path,pid,index"), or None outside tmux."""
     value = (environ if environ is not None else os.environ).get("TMUX", "")
     return value.split(",", 1)[0] or None
+
+
+# ---- watching many panes at once (server/panes.py) --------------------------------------------------
+
+# What one `list-panes -a` tells of each pane: enough to notice it changed or lost its program without
+# reading its screen. The command comes last: it is free text (a program name).
+PANE_FORMAT = "\t".join((
+    "#{pane_id}", "#{pane_pid}", "#{pane_dead}", "#{window_activity}",
+    "#{cursor_x},#{cursor_y},#{history_size},#{pane_width},#{pane_height}", "#{pane_current_command}",
+))
+
+
+@dataclass(frozen=True)
+class PaneState:
+    """One pane as `list-panes` describes it."""
+
+    id: str
+    pid: int
+    dead: bool
+    activity: int  # the last output in the pane's window, whole seconds since the epoch
+    geometry: str  # cursor, history size and size: changes with most output, and with a resize
+    command: str  # the pane's foreground program (tmux's pane_current_command)
+
+
+async def list_panes(socket: str | None) -> dict[str, PaneState]:
+    """Every pane of the tmux server at `socket`, by pane id: one tmux call, whatever their number.
+
+    Raises PaneGone when the tmux server itself is gone (then so is every pane it had).
+    """
+    out = await run(socket, "list-panes", "-a", "-F", PANE_FORMAT)
+    panes: dict[str, PaneState] = {}
+    for line in out.splitlines():
+        parts = line.split("\t", 5)
+        if len(parts) != 6 or not parts[1].isdigit() or not parts[3].isdigit():
+            continue
+        id, pid, dead, activity, geometry, command = parts
+        panes[id] = PaneState(id, int(pid), dead == "1", int(activity), geometry, command)
+    return panes
+
+
+async def capture_many(socket: str | None, panes: list[str]) -> dict[str, str]:
+    """The screens of several panes of one tmux server (as `capture(..., join=True)`), in one tmux call.
+
+    Each screen is preceded in tmux's output by a line with a random marker, which no screen can forge.
+    Raises PaneGone / TmuxError as `run` does when any pane cannot be read (tmux then stops the list).
+    """
+    marker = f"piko-{secrets.token_hex(8)}"
+    args: list[str] = []
+    for pane in panes:
+        args += ["display-message", "-p", "-t", pane, f"{marker} #{{pane_id}}", ";",
+                 "capture-pane", "-p", "-J", "-t", pane, ";"]
+    out = await run(socket, *args[:-1])
+    screens: dict[str, list[str]] = {}
+    lines: list[str] = []
+    for line in out.split("\n"):
+        if line.startswith(marker + " "):
+            lines = screens.setdefault(line[len(marker) + 1:], [])
+        else:
+            lines.append(line)
+    return {pane: "\n".join(lines) for pane, lines in screens.items()}

@@ -1,36 +1,65 @@
-"""The watcher: notices requests answered where no hook can tell us.
+"""The watcher: notices requests answered, or agents gone, where no hook can tell us.
 
 Claude Code fires no event when a person denies a permission in the terminal (No, or Esc), and nothing at
-all when its pane is closed. While a permission or question is pending, the watcher reads its pane a few
-times a second: once the dialog has been seen and is then gone from the screen, the request is resolved as
-answered in the terminal; a pane that no longer exists resolves any request from it.
+all when its pane is closed or Claude itself exits. While requests with a pane are pending, the watcher
+asks each tmux server once per look for all its panes (server/panes.py) and resolves a request
+- whose pane no longer exists (`pane_gone`), whose pane's program exited while tmux keeps the pane
+  (`pane_dead`), or whose pane no longer runs the program it ran when first looked at (`claude_gone`);
+- whose dialog (permission or question) was on the screen and is gone (`terminal`);
+- whose dialog was never seen but Claude shows it moved on: its idle input box or "Interrupted", with
+  nothing running (`terminal`: Esc pressed before the dialog was even drawn). A screen that shows neither
+  the dialog nor that is given NEVER_SEEN_GRACE for the dialog to appear.
+Screens are read only for panes that changed since they were last read, in one tmux call per server.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from piko import tmux
-from piko.server.orchestra import dialog_options
+from piko import claude, tmux
+from piko.server.panes import PaneKey, Panes, tree_runs
 
 log = logging.getLogger("piko.watcher")
 
-INTERVAL = 0.4  # seconds between looks at each pane
+INTERVAL = 0.4  # seconds between looks
 GONE_CHECKS = 2  # consecutive looks without the dialog before it counts as answered
-NEVER_SEEN_GRACE = 8.0  # a dialog never seen at all is given this long to appear before it is judged gone
-MAX_PARALLEL = 8
+NEVER_SEEN_GRACE = 8.0  # a dialog never seen, on a screen that does not show Claude moved on
+WATCHED_DIALOGS = ("permission", "question")
+
+_BUSY = re.compile(r"esc to interrupt", re.IGNORECASE)  # Claude's footer while it works (or waits to ask)
+_IDLE = re.compile(r"\? for shortcuts")  # the footer under Claude's idle input box
+_INTERRUPTED = "Interrupted · What should Claude do instead?"
+
+
+@dataclass(frozen=True)
+class Screen:
+    options: list[tuple[str, str]]  # the dialog's options; [] when no dialog shows
+    moved_on: bool  # no dialog, nothing running, Claude waits for its next prompt
+
+
+def read_screen(text: str) -> Screen:
+    options = claude.screen_options(text)
+    lines = [line for line in text.splitlines() if line.strip()]
+    footer = "\n".join(lines[-4:])
+    moved_on = not options and not _BUSY.search(footer) and (
+        bool(_IDLE.search(footer)) or any(_INTERRUPTED in line for line in lines[-12:]))
+    return Screen(options, moved_on)
 
 
 class Watcher:
     def __init__(self, orchestra: Any, interval: float = INTERVAL) -> None:
         self.orchestra = orchestra
         self.interval = interval
+        self.panes: Panes[Screen] = Panes(read_screen)
         self._seen: set[str] = set()  # requests whose dialog has been on screen
         self._misses: dict[str, int] = {}  # consecutive looks without it
-        self._limit = asyncio.Semaphore(MAX_PARALLEL)
+        self._agents: dict[str, tuple[int, str]] = {}  # request -> its pane's (pid, program) when first seen
 
     async def run(self) -> None:
         while True:
@@ -43,30 +72,61 @@ class Watcher:
     async def tick(self) -> None:
         records = [r for r in self.orchestra.pending.values() if r.get("tmux_target")]
         live = {r["id"] for r in records}
-        for gone in (self._seen | self._misses.keys()) - live:
+        for gone in (self._seen | self._misses.keys() | self._agents.keys()) - live:
             self._seen.discard(gone)
             self._misses.pop(gone, None)
-        await asyncio.gather(*(self._look(r) for r in records))
-
-    async def _look(self, record: dict[str, Any]) -> None:
-        async with self._limit:
-            socket, target = record.get("tmux_socket"), record["tmux_target"]
-            try:
-                options = await dialog_options(socket, target)
-            except tmux.PaneGone:
-                self._settle(record, "pane_gone")
-                return
-            except tmux.TmuxError as e:
-                log.debug("cannot read pane %s: %s", target, e)
-                return
-        if record["kind"] not in ("permission", "question") or record["status"] != "pending":
+            self._agents.pop(gone, None)
+        self.panes.keep_only({_key(r) for r in records})
+        if not records:
             return
+        states = await self.panes.states({r.get("tmux_socket") for r in records})
+        dialogs: dict[str | None, list[tuple[dict[str, Any], tmux.PaneState]]] = {}
+        for record in records:
+            socket = record.get("tmux_socket")
+            panes = states[socket]
+            if panes is None:
+                continue  # tmux did not answer this time
+            state = panes.get(record["tmux_target"])
+            via = self._agent_gone(record, state)
+            if via:
+                self._settle(record, via)
+            elif state is not None and record["kind"] in WATCHED_DIALOGS:
+                dialogs.setdefault(socket, []).append((record, state))
+        await asyncio.gather(*(self._look(socket, looks) for socket, looks in dialogs.items()))
+
+    def _agent_gone(self, record: dict[str, Any], state: tmux.PaneState | None) -> str | None:
+        """Why the agent behind `record` is gone, or None while it runs."""
+        if state is None:
+            return "pane_gone"
+        if state.dead:
+            return "pane_dead"
+        pid, program = self._agents.setdefault(record["id"], (state.pid, state.command))
+        if state.pid != pid:
+            return "claude_gone"  # the pane was respawned with another process
+        if state.command != program and tree_runs(state.pid, program) is False:
+            return "claude_gone"  # e.g. back at the shell Claude was started from
+        return None
+
+    async def _look(self, socket: str | None, looks: list[tuple[dict[str, Any], tmux.PaneState]]) -> None:
+        """Judge the dialogs of these requests, whose panes are on one tmux server, from their screens."""
+        screens = await self.panes.screens(socket, list({state.id: state for _, state in looks}.values()))
+        for record, state in looks:
+            if state.id not in screens or record["status"] != "pending":
+                continue
+            screen = screens[state.id]
+            if screen is None:
+                self._settle(record, "pane_gone")
+            else:
+                self._judge(record, screen)
+
+    def _judge(self, record: dict[str, Any], screen: Screen) -> None:
         id = record["id"]
-        if options:
+        if screen.options:
             self._seen.add(id)
             self._misses[id] = 0
             return
-        if id not in self._seen and _age(record) < NEVER_SEEN_GRACE:
+        if id not in self._seen and not screen.moved_on and _age(record) < NEVER_SEEN_GRACE:
+            self._misses[id] = 0
             return
         self._misses[id] = self._misses.get(id, 0) + 1
         if self._misses[id] >= GONE_CHECKS:
@@ -74,11 +134,14 @@ class Watcher:
 
     def _settle(self, record: dict[str, Any], via: str) -> None:
         if record["status"] == "pending" and record["id"] in self.orchestra.pending:
+            log.info("request %s: %s", record["id"], via)
             self.orchestra.resolve(record, via)
 
 
-def _age(record: dict[str, Any]) -> float:
-    from datetime import datetime
+def _key(record: dict[str, Any]) -> PaneKey:
+    return (record.get("tmux_socket"), record["tmux_target"])
 
+
+def _age(record: dict[str, Any]) -> float:
     created = datetime.fromisoformat(record["created_at"].replace("Z", "+00:00")).timestamp()
     return time.time() - created
