@@ -267,6 +267,7 @@ class FakeWaitServer:
         home.mkdir(mode=0o700, exist_ok=True)  # it knows the token, so it can prove it is the server
         self.token = "fake-server-token"
         (home / "token").write_text(self.token + "\n")
+        (home / "token").chmod(0o600)  # piko reads only an owner-only token file
         threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self) -> None:

@@ -39,6 +39,7 @@ def run(command: str, stdin: dict | None, env: dict[str, str], *args: str) -> su
 def private_home(path: Path, token: str = "the-real-token") -> Path:
     path.mkdir(mode=0o700)
     (path / "token").write_text(token + "\n")
+    (path / "token").chmod(0o600)  # piko reads only an owner-only token file
     return path
 
 
@@ -267,7 +268,7 @@ def test_the_server_refuses_to_replace_what_is_not_its_socket(tmp_path: Path, pl
         path.write_text("keep me")
     else:
         path.symlink_to(tmp_path / "elsewhere.sock")
-    with pytest.raises(RuntimeError, match="is not a socket of this user's"):
+    with pytest.raises(RuntimeError, match="is not a socket of this user's|is a symbolic link"):
         PikoServer(home).start()
     assert path.read_text() == "keep me" if planted == "file" else path.is_symlink()
     assert not (tmp_path / "elsewhere.sock").exists()
