@@ -198,6 +198,16 @@ def describe_suggestions(suggestions: list) -> str:
     return " · ".join(p for p in parts if p)
 
 
+# Characters that change how text reads without being seen: C0/C1 controls (but tab and newline), bidi
+# overrides and isolates, zero-width characters, line/paragraph separators (the web UI marks the same).
+_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+
+
+def reveal(text: str) -> str:
+    """`text` with every hidden character written as a visible mark such as ⟨U+202E⟩."""
+    return _HIDDEN.sub(lambda m: f"⟨U+{ord(m.group()):04X}⟩", text)
+
+
 def stop_message(extra: dict[str, Any]) -> str:
     """What an idle request made from a Stop event says: the start of Claude's last message."""
     last = extra.get("last_assistant_message")
