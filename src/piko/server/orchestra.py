@@ -148,6 +148,13 @@ class Orchestra:
             fields, extra = claude.normalize_event(body)
         except claude.PayloadError as e:
             raise ApiError(400, "bad_request", str(e)) from None
+        if fields["tmux_socket"]:
+            try:
+                tmux.check_socket(fields["tmux_socket"])
+            except tmux.UnsafeSocket as e:
+                raise ApiError(400, "bad_request", f"tmux_socket refused: {e}") from None
+            except tmux.PaneGone:
+                pass  # its tmux server is gone (a spooled event): the request is kept, answering it says so
         event = fields["hook_event_name"]
         session = fields["session_id"]
         kind = claude.kind_of(fields)
@@ -406,6 +413,8 @@ class Orchestra:
                 await self._press_on_dialog(socket, target, plan["key"], before)
             else:
                 await self._press_choice(socket, target, record, plan)
+        except tmux.UnsafeSocket as e:
+            raise ApiError(409, "unsafe_socket", f"{e}; nothing was typed") from None
         except tmux.PaneGone as e:
             raise ApiError(410, "pane_gone", f"the agent's tmux pane {target} is gone ({e}); the request stays pending") from None
         except tmux.TmuxError as e:
