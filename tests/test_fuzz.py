@@ -221,11 +221,11 @@ def test_lone_surrogate_in_an_enriching_notification(fuzz_server):
 @pytest.mark.parametrize("body", [
     {"hook_event_name": "PermissionRequest", "tool_name": "AskUserQuestion", "tool_input": {"questions": {"a": 1}}},
     {"hook_event_name": "PermissionRequest", "tool_name": "AskUserQuestion",
-     "tool_input": {"questions": [{"question": "q", "options": {"label": "x"}}]}},
+     "tool_input": {"questions": [{"question": "q", "options": 5}]}},
     {"hook_event_name": "PermissionRequest", "tool_name": "Write",
      "permission_suggestions": [{"type": "addDirectories", "directories": 5}]},
     {"hook_event_name": "PermissionRequest", "tool_name": "Bash",
-     "permission_suggestions": [{"type": "addRules", "rules": {"toolName": "Bash"}}]},
+     "permission_suggestions": [{"type": "addRules", "rules": 5}]},
 ])
 def test_claude_fields_of_the_wrong_shape_are_not_a_500(fuzz_server, body):
     r = Session(fuzz_server).post("/api/orchestra/notify", {**body, "session_id": "shape"})

@@ -4,6 +4,7 @@ WebSocket clients exactly as they were."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from contextlib import contextmanager
 
@@ -70,3 +71,19 @@ def test_a_request_that_cannot_be_saved_is_not_created_and_replaces_nothing(serv
         assert stored_status(server, first) == "pending"
     with server.ws() as ws:
         assert [n["id"] for n in recv_json(ws)["notifications"]] == [first]
+
+
+def test_answers_that_could_not_be_stored_are_refused_before_the_hook_gets_them(server, piko_home):
+    from tests.support.hook import waiting_hook
+
+    hook, record = waiting_hook(server, piko_home, "PermissionRequest-AskUserQuestion")
+    try:
+        question = record["tool_input"]["questions"][0]["question"]
+        r = server.request("POST", "/api/orchestra/respond", headers={"Content-Type": "application/json"},
+                           content=json.dumps({"notification_id": record["id"], "answers": {question: "x\ud800"}}))
+        assert r.status_code == 400 and "surrogate" in r.json()["error"], r.text
+        assert hook.poll() is None  # still waiting: it was given nothing
+        assert server.get(record["id"])["status"] == "pending" and stored_status(server, record["id"]) == "pending"
+    finally:
+        hook.kill()
+        hook.wait()

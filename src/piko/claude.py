@@ -62,6 +62,11 @@ def repair(value: Any, depth: int = 0) -> Any:
     return value
 
 
+def has_surrogate(text: str) -> bool:
+    """Does `text` hold a lone surrogate (which cannot be stored or sent as UTF-8)?"""
+    return any("\ud800" <= c <= "\udfff" for c in text)
+
+
 def normalize_event(body: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """Split a notify body into (known fields, extra fields), checking types.
 

@@ -367,6 +367,9 @@ class Orchestra:
             if (not isinstance(answers, dict) or not answers
                     or not all(isinstance(k, str) and isinstance(v, str) for k, v in answers.items())):
                 raise ApiError(400, "bad_request", 'answers must map question text to option label: {"question": "label"}')
+            if any(claude.has_surrogate(text) for pair in answers.items() for text in pair):
+                raise ApiError(400, "bad_request", "answers hold a lone surrogate (half of a UTF-16 pair), which is"
+                               " not text; nothing was sent")
             if record["kind"] != "question":
                 raise ApiError(400, "bad_request", f"a {record['kind']} request takes no answers")
             return {"type": "answers", "answers": answers, "response": answers}
