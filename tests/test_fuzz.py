@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from websockets.exceptions import ConnectionClosed
 
+from tests.conftest import FIXTURES, hook_payload
 from tests.support.server import recv_json
 
 json_values = st.recursive(
@@ -105,3 +106,141 @@ def test_half_open_and_garbage_http(fuzz_server):
     assert fuzz_server.pending() is not None
     silent.close()
     junk.close()
+
+
+# ---- every field of every real payload, mutated ------------------------------------------------------
+
+HOOK_FIELDS = {"project_name": "shop", "env_name": "feat", "tmux_target": "%424242",
+               "tmux_socket": "/tmp/piko-fuzz-no-such-dir/sock,1,0", "names_given": ["project"]}
+DEEP: object = "x"
+for _ in range(40):  # deeper than any real payload nests
+    DEEP = [DEEP]
+MUTATIONS = [7, -1.5, True, None, [], {}, "", "x" * 200_000, "\ud800", "a\x00b", "tail\udfff",
+             {"k\ud800": ["\x00", {"n": "\udc00"}]}, ["\ud800"], "\u202e\u200b;", "%0\n", "%\u0663", DEEP]
+INNER_MUTATIONS = [7, None, {}, ["\ud800"], "\ud800", "a\x00b", DEEP]  # for fields inside fields
+
+
+class Session:
+    """One keep-alive HTTP connection to the fuzz server (thousands of cases: no new connection each)."""
+
+    def __init__(self, server) -> None:
+        import httpx
+
+        self.server = server
+        self.http = httpx.Client(base_url=server.url, headers=server.auth, timeout=15)
+
+    def post(self, path: str, body) -> object:
+        """POST `body` as JSON, lone surrogates escaped (\\ud800) as Claude Code's JSON.stringify writes them."""
+        return self.http.post(path, content=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+
+    def still_serving(self) -> None:
+        """The inbox still answers, and a new WebSocket still gets its snapshot."""
+        r = self.http.get("/api/orchestra/notifications")
+        assert r.status_code == 200, r.text
+        assert self.http.get("/api/orchestra/notifications", params={"status": "all"}).status_code == 200
+        with self.server.ws() as ws:
+            assert recv_json(ws)["type"] == "snapshot"
+
+    def answer_every_way(self, record) -> None:
+        """Answers and dismissal of a request made from a mutated payload: refused or done, never a 5xx."""
+        id = record["id"]
+        for body in ({"decision": "allow"}, {"answers": {"q\ud800": "a"}}, {"answers": {"q": "a\udfff"}},
+                     {"response": "x\ud800"}, {"response": "1", "response_type": "option"}):
+            r = self.post("/api/orchestra/respond", {"notification_id": id, **body})
+            check(r)
+            if r.status_code == 200:
+                break
+        check(self.http.delete(f"/api/orchestra/notifications/{id}"))
+        check(self.http.get(f"/api/orchestra/notifications/{id}"))
+
+
+def paths(value, prefix=()):
+    """Every key path into a payload: its fields, and the fields and items inside them."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield prefix + (k,)
+            yield from paths(v, prefix + (k,))
+    elif isinstance(value, list):
+        for i, v in enumerate(value[:2]):
+            yield prefix + (i,)
+            yield from paths(v, prefix + (i,))
+
+
+def mutated(payload, path, value):
+    copy = json.loads(json.dumps(payload))
+    node = copy
+    for step in path[:-1]:
+        node = node[step]
+    node[path[-1]] = value
+    return copy
+
+
+FIXTURE_NAMES = sorted(p.stem for p in (FIXTURES / "hooks").glob("*.json"))
+
+
+@pytest.mark.parametrize("name", FIXTURE_NAMES)
+def test_every_field_of_every_real_payload_mutated(fuzz_server, name):
+    """Each field (and each field inside them) of a real payload replaced by a wrong type, deep nesting, a
+    huge or empty value, a lone surrogate or NUL: refused with a 4xx or accepted; after each case the inbox
+    and the WebSocket snapshot still work, and the resulting request can be answered or dismissed."""
+    session = Session(fuzz_server)
+    base = {**hook_payload(name), **HOOK_FIELDS}
+    for path in list(paths(base)):
+        for value in MUTATIONS if len(path) == 1 else INNER_MUTATIONS:
+            body = mutated(base, path, value)
+            r = session.post("/api/orchestra/notify", body)
+            check(r)
+            session.still_serving()
+            if r.status_code == 200 and r.json()["notification"]:
+                record = r.json()["notification"]
+                json.dumps(record).encode()  # nothing unstorable was kept
+                session.answer_every_way(record)
+                session.still_serving()
+
+
+def test_lone_surrogate_in_an_enriching_notification(fuzz_server):
+    """A PermissionRequest, then its Notification holding a lone surrogate: the text is repaired (U+FFFD),
+    stored, shown, and the request can be dismissed, in memory and in the store alike."""
+    session = Session(fuzz_server)
+    asked = session.post("/api/orchestra/notify", {**hook_payload("PermissionRequest-Bash"), "session_id": "sur"})
+    assert asked.status_code == 200, asked.text
+    id = asked.json()["id"]
+    told = session.post("/api/orchestra/notify", {**hook_payload("Notification-permission_prompt"),
+                                                  "session_id": "sur", "title": "t\ud800", "message": "m\x00"})
+    assert told.status_code == 200 and told.json()["action"] == "updated", told.text
+    session.still_serving()
+    shown = next(n for n in session.http.get("/api/orchestra/notifications").json()["notifications"] if n["id"] == id)
+    assert shown["title"] == "t\ufffd"
+    dismissed = session.http.delete(f"/api/orchestra/notifications/{id}")
+    assert dismissed.status_code == 200, dismissed.text
+    assert session.http.get(f"/api/orchestra/notifications/{id}").json()["status"] == "dismissed"
+    fuzz_server.restart()  # what the store kept is what memory had
+    assert Session(fuzz_server).http.get(f"/api/orchestra/notifications/{id}").json()["status"] == "dismissed"
+
+
+@pytest.mark.parametrize("body", [
+    {"hook_event_name": "PermissionRequest", "tool_name": "AskUserQuestion", "tool_input": {"questions": {"a": 1}}},
+    {"hook_event_name": "PermissionRequest", "tool_name": "AskUserQuestion",
+     "tool_input": {"questions": [{"question": "q", "options": 5}]}},
+    {"hook_event_name": "PermissionRequest", "tool_name": "Write",
+     "permission_suggestions": [{"type": "addDirectories", "directories": 5}]},
+    {"hook_event_name": "PermissionRequest", "tool_name": "Bash",
+     "permission_suggestions": [{"type": "addRules", "rules": 5}]},
+])
+def test_claude_fields_of_the_wrong_shape_are_not_a_500(fuzz_server, body):
+    r = Session(fuzz_server).post("/api/orchestra/notify", {**body, "session_id": "shape"})
+    assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize("target", ["%0\n", "%\u0663", "%", "0", "%1 ", "%-1"])
+def test_pane_ids_are_percent_and_ascii_digits(fuzz_server, target):
+    r = Session(fuzz_server).post("/api/orchestra/notify", {"hook_event_name": "Notification",
+                                                            "notification_type": "idle_prompt", "tmux_target": target})
+    assert r.status_code == 400 and "tmux_target" in r.json()["error"]
+
+
+@pytest.mark.parametrize("limit", ["²", "١", "99999999999999999999999", "-1", "0", "1.5"])
+def test_limit_and_before_are_ascii_numbers(fuzz_server, limit):
+    for name in ("limit", "before"):
+        r = fuzz_server.request("GET", "/api/orchestra/notifications", params={"status": "all", name: limit})
+        assert r.status_code == 400 and name in r.json()["error"], r.text

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from piko import names
+
 # Fields of a notify body that the record keeps as its own; everything else goes to `extra`.
 STRING_FIELDS = (
     "hook_event_name",
@@ -23,7 +25,7 @@ STRING_FIELDS = (
     "tmux_target",
     "tmux_socket",
 )
-KNOWN_FIELDS = STRING_FIELDS + ("tool_input", "permission_suggestions")
+KNOWN_FIELDS = STRING_FIELDS + ("tool_input", "permission_suggestions", "names_given")
 
 # Events that show the session moved on: its pending request is answered.
 RESOLVING_EVENTS = frozenset(
@@ -33,20 +35,48 @@ RESOLVING_EVENTS = frozenset(
 INFORMATIONAL_NOTIFICATIONS = frozenset({"auth_success"})
 
 MAX_FIELD_CHARS = 4096
-_PANE_ID = re.compile(r"^%\d+$")
+MAX_DEPTH = 32  # how deep JSON may nest inside a hook event (real payloads nest a few levels)
+NAMES = ("project", "env")  # names_given: the names the hook was told (PIKO_PROJECT, PIKO_ENV_NAME)
+_PANE_ID = re.compile(r"%[0-9]+")  # fullmatch: ASCII digits only, no trailing newline
+# Text SQLite and UTF-8 cannot hold (lone surrogates), or that tmux arguments cannot (NUL).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class PayloadError(ValueError):
     """A notify body that cannot be accepted; the message says why."""
 
 
+def repair(value: Any, depth: int = 0) -> Any:
+    """`value` with every lone surrogate and NUL, in keys and strings at any depth, replaced by U+FFFD.
+
+    Raises PayloadError when JSON nests deeper than MAX_DEPTH.
+    """
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("\ufffd", value)
+    if isinstance(value, (dict, list)) and depth >= MAX_DEPTH:
+        raise PayloadError(f"the event nests deeper than {MAX_DEPTH} levels")
+    if isinstance(value, dict):
+        return {repair(k): repair(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [repair(v, depth + 1) for v in value]
+    return value
+
+
+def has_surrogate(text: str) -> bool:
+    """Does `text` hold a lone surrogate (which cannot be stored or sent as UTF-8)?"""
+    return any("\ud800" <= c <= "\udfff" for c in text)
+
+
 def normalize_event(body: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """Split a notify body into (known fields, extra fields), checking types.
 
+    Text that cannot be stored is repaired (U+FFFD). Fields inside tool_input and permission_suggestions
+    are Claude Code's and kept as given; parts of the wrong type there are ignored where Piko reads them.
     Raises PayloadError with a sentence naming the bad field.
     """
     if not isinstance(body, dict):
         raise PayloadError("the body must be a JSON object")
+    body = repair(body)
     fields: dict[str, Any] = {}
     for name in STRING_FIELDS:
         value = body.get(name)
@@ -68,17 +98,45 @@ def normalize_event(body: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     if suggestions is not None and not isinstance(suggestions, list):
         raise PayloadError("permission_suggestions must be a list")
     fields["permission_suggestions"] = suggestions
+    given = body.get("names_given")
+    if given is not None and (not isinstance(given, list) or not all(n in NAMES for n in given)):
+        raise PayloadError('names_given must be a list of "project" and "env"')
+    fields["names_given"] = sorted(set(given or []))
     target = fields["tmux_target"]
-    if target is not None and not _PANE_ID.match(target):
-        raise PayloadError("tmux_target must be a tmux pane id such as %3")
+    if target is not None and not _PANE_ID.fullmatch(target):
+        raise PayloadError("tmux_target must be a tmux pane id: % and ASCII digits, such as %3")
     socket = fields["tmux_socket"]
     if socket is not None:
         socket = socket.split(",", 1)[0]  # $TMUX is "socket,pid,index"
         if not socket.startswith("/"):
             raise PayloadError("tmux_socket must be an absolute path (the first part of $TMUX)")
         fields["tmux_socket"] = socket
+    apply_piko_names(fields)
     extra = {k: v for k, v in body.items() if k not in KNOWN_FIELDS}
     return fields, extra
+
+
+def apply_piko_names(fields: dict[str, Any]) -> bool:
+    """Name the project and env from a tmux session Piko named `piko/<project>/<env>`, unless the hook was
+    given them (names_given). True when a name changed."""
+    found = names.from_session(fields.get("tmux_session"))
+    if found is None:
+        return False
+    changed = False
+    for name, value in zip(NAMES, found):
+        key = f"{name}_name"
+        if name not in (fields.get("names_given") or ()) and fields.get(key) != value:
+            fields[key] = value
+            changed = True
+    return changed
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
 
 
 def kind_of(fields: dict[str, Any]) -> str | None:
@@ -110,15 +168,15 @@ def options_for(kind: str, tool_input: dict | None, suggestions: list | None) ->
         options.append({"key": str(len(options) + 1), "label": "No", "decision": "deny"})
         return options
     if kind == "question":
-        questions = (tool_input or {}).get("questions") or []
-        first = questions[0] if questions and isinstance(questions[0], dict) else {}
+        questions = _list(_dict(tool_input).get("questions"))
+        first = _dict(questions[0]) if questions else {}
         return [
             {
                 "key": str(i),
                 "label": str(opt.get("label", "")),
                 "description": str(opt.get("description", "")),
             }
-            for i, opt in enumerate(first.get("options") or [], start=1)
+            for i, opt in enumerate(_list(first.get("options")), start=1)
             if isinstance(opt, dict)
         ]
     return []
@@ -127,22 +185,32 @@ def options_for(kind: str, tool_input: dict | None, suggestions: list | None) ->
 def describe_suggestions(suggestions: list) -> str:
     """What Claude Code's permission suggestions grant, in a few words: "access to /tmp · accept edits"."""
     parts: list[str] = []
-    for item in suggestions:
+    for item in _list(suggestions):
         if not isinstance(item, dict):
             continue
         kind = item.get("type")
         if kind == "addDirectories":
-            parts.append("access to " + ", ".join(str(d) for d in item.get("directories") or []))
+            parts.append("access to " + ", ".join(str(d) for d in _list(item.get("directories"))))
         elif kind == "setMode":
             mode = str(item.get("mode", ""))
             parts.append({"acceptEdits": "accept edits mode", "bypassPermissions": "bypass permissions mode"}
                          .get(mode, f"{mode} mode"))
         elif kind in ("addRules", "replaceRules"):
-            rules = item.get("rules") or []
+            rules = _list(item.get("rules"))
             names = [f"{r.get('toolName')}({r['ruleContent']})" if r.get("ruleContent") else str(r.get("toolName"))
                      for r in rules if isinstance(r, dict)]
             parts.append("allow " + ", ".join(names))
     return " · ".join(p for p in parts if p)
+
+
+# Characters that change how text reads without being seen: C0/C1 controls (but tab and newline), bidi
+# overrides and isolates, zero-width characters, line/paragraph separators (the web UI marks the same).
+_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+
+
+def reveal(text: str) -> str:
+    """`text` with every hidden character written as a visible mark such as ⟨U+202E⟩."""
+    return _HIDDEN.sub(lambda m: f"⟨U+{ord(m.group()):04X}⟩", text)
 
 
 def stop_message(extra: dict[str, Any]) -> str:
@@ -156,9 +224,9 @@ def stop_message(extra: dict[str, Any]) -> str:
 
 def summary_of(record: dict[str, Any]) -> str:
     """One line saying what is asked: the command, the file, the question or the message."""
-    tool_input = record.get("tool_input") or {}
+    tool_input = _dict(record.get("tool_input"))
     if record.get("kind") == "question":
-        questions = tool_input.get("questions") or []
+        questions = _list(tool_input.get("questions"))
         if questions and isinstance(questions[0], dict):
             return str(questions[0].get("question", ""))
     if tool_input.get("command"):

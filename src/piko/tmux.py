@@ -2,7 +2,8 @@
 
 Every call runs the tmux binary directly (never through a shell) against the tmux server the request came
 from (`-S <socket>`), addressing the exact pane by id (`%3`). Text goes in literally (`send-keys -l`), so
-leading dashes, quotes, `$()`, `;` and unicode reach the program as typed.
+leading dashes, quotes, `$()`, `;` and unicode reach the program as typed. A socket is used only when it
+is an absolute path to a socket owned by this user: another user's tmux server is never driven.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import os
 import re
 import secrets
 from dataclasses import dataclass
+import stat
 
 ENTER_PAUSE = 0.15  # between the text and its Enter, so the Enter is not taken as part of a paste
 TMUX_TIMEOUT = 5.0
 # Keys a caller may press by name. Digits pick menu options; the rest move or cancel.
 NAMED_KEYS = frozenset({"Enter", "Escape", "Up", "Down", "Left", "Right", "Tab", "BTab", "Space"})
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _GONE = re.compile(r"can't find (pane|session|window)|no server running|error connecting to|no such file")
 
 
@@ -29,8 +32,32 @@ class PaneGone(TmuxError):
     """The pane, or its whole tmux server, no longer exists."""
 
 
+class UnsafeSocket(TmuxError):
+    """The socket is not one Piko may use: not absolute, not a socket, or another user's."""
+
+
+def check_socket(socket: str) -> None:
+    """Refuse (UnsafeSocket) a socket path that is not absolute, not a socket (lstat: a symlink is not one)
+    or not owned by this user; PaneGone when nothing is there (the tmux server is gone)."""
+    if not socket.startswith("/") or "\x00" in socket:
+        raise UnsafeSocket(f"the tmux socket {socket!r} is not an absolute path")
+    try:
+        info = os.lstat(socket)
+    except FileNotFoundError:
+        raise PaneGone(f"no tmux server at {socket}: no such file") from None
+    except (OSError, ValueError) as e:
+        raise UnsafeSocket(f"the tmux socket {socket!r} cannot be checked: {e}") from None
+    if not stat.S_ISSOCK(info.st_mode):
+        raise UnsafeSocket(f"{socket} is not a socket; Piko does not use it")
+    if info.st_uid != os.geteuid():
+        raise UnsafeSocket(f"the tmux socket {socket} belongs to another user (uid {info.st_uid}); Piko does not use it")
+
+
 def socket_args(socket: str | None) -> list[str]:
-    return ["-S", socket] if socket else []
+    if not socket:
+        return []
+    check_socket(socket)
+    return ["-S", socket]
 
 
 async def run(socket: str | None, *args: str, stdin: bytes | None = None) -> str:
@@ -61,9 +88,18 @@ async def run(socket: str | None, *args: str, stdin: bytes | None = None) -> str
 
 
 def check_text(text: str) -> None:
-    """Refuse text with control characters (other than newline and tab): they would be keystrokes."""
+    """Refuse text with control characters (other than newline and tab): they would be keystrokes; and
+    lone surrogates, which are no text at all (they cannot be typed or stored)."""
     if _CONTROL.search(text):
         raise ValueError("the text holds control characters; only printable text, tabs and newlines can be sent")
+    if _SURROGATE.search(text):
+        raise ValueError("the text holds a lone surrogate (half of a UTF-16 pair), which is not a character")
+
+
+def literal_arg(text: str) -> str:
+    """`text` as one tmux argument that arrives as is: tmux takes an argument ending in `;` as the end of
+    a command (and `\\;` as a literal `;`), so a final `;` is written `\\;`."""
+    return text[:-1] + "\\;" if text.endswith(";") else text
 
 
 async def pane_alive(socket: str | None, target: str) -> bool:
@@ -88,7 +124,7 @@ async def send_text(socket: str | None, target: str, text: str, *, enter: bool =
         await run(socket, "load-buffer", "-b", buffer, "-", stdin=text.encode())
         await run(socket, "paste-buffer", "-p", "-d", "-b", buffer, "-t", target)
     elif text:
-        await run(socket, "send-keys", "-t", target, "-l", "--", text)
+        await run(socket, "send-keys", "-t", target, "-l", "--", literal_arg(text))
     if enter:
         if text:
             await asyncio.sleep(pause)

@@ -238,8 +238,9 @@ def read_stdin(timeout: float) -> bytes:
 WORKTREES = "/.piko/worktrees/"
 
 
-def locate(payload: dict[str, Any], environ: Any, *, ask_tmux: bool = True) -> dict[str, str | None]:
-    """project_name, env_name and the tmux pane (target, socket, session) of the agent.
+def locate(payload: dict[str, Any], environ: Any, *, ask_tmux: bool = True) -> dict[str, Any]:
+    """project_name, env_name (and which of them were given: names_given) and the tmux pane (target,
+    socket, session) of the agent.
 
     Without `ask_tmux` only what the environment tells is used: no session name, and no pane when
     `$TMUX_PANE` is missing.
@@ -252,6 +253,8 @@ def locate(payload: dict[str, Any], environ: Any, *, ask_tmux: bool = True) -> d
             cwd = "/"
     project = name_of(environ.get("PIKO_PROJECT") or "") or None
     env_name = environ.get("PIKO_ENV_NAME") or None
+    # The names the person gave win over any Piko finds (the server is told, for the session it names).
+    given = [name for name, value in (("project", project), ("env", env_name)) if value]
     if not (project and env_name):
         found = worktree_of(cwd)
         if found:
@@ -264,6 +267,13 @@ def locate(payload: dict[str, Any], environ: Any, *, ask_tmux: bool = True) -> d
         from piko.cli.notify_tmux import tmux_pane_session
 
         pane, session = tmux_pane_session(tmux_env.split(",", 1)[0], pane)
+        if session:
+            from piko import names
+
+            piko_names = names.from_session(session)
+            if piko_names:  # a session Piko named piko/<project>/<env>
+                project, env_name = project if "project" in given else piko_names[0], \
+                    env_name if "env" in given else piko_names[1]
     return {
         # Outside git, the folder Claude was started in names the project (it is what the person
         # calls it), rather than no name at all.
@@ -273,6 +283,7 @@ def locate(payload: dict[str, Any], environ: Any, *, ask_tmux: bool = True) -> d
         "tmux_session": session,
         "tmux_target": pane,
         "tmux_socket": tmux_env,
+        "names_given": given or None,
     }
 
 

@@ -233,8 +233,8 @@ def describe(body: dict[str, Any]) -> str:
 def where(record: dict[str, Any]) -> str:
     project, env = record.get("project_name"), record.get("env_name")
     if project and env:
-        return f"{project}/{env}"
-    return project or env or record.get("tmux_session") or "-"
+        return claude.reveal(f"{project}/{env}")
+    return claude.reveal(project or env or record.get("tmux_session") or "-")
 
 
 def age(stamp: str | None) -> str:
@@ -253,7 +253,8 @@ def age(stamp: str | None) -> str:
 
 
 def summary(record: dict[str, Any]) -> str:
-    return " ".join((claude.summary_of(record) or record.get("message") or "").split())
+    """One line, hidden characters (bidi, zero-width, controls) shown as marks such as ⟨U+202E⟩."""
+    return " ".join(claude.reveal(claude.summary_of(record) or record.get("message") or "").split())
 
 
 def clip(text: str, width: int) -> str:
@@ -308,7 +309,8 @@ def ask_answer(record: dict[str, Any]) -> dict[str, Any]:
     if kind == "permission":
         options = record.get("options") or [{"label": "Yes", "decision": "allow"}, {"label": "No", "decision": "deny"}]
         decision = questionary.select(
-            "Answer:", choices=[questionary.Choice(title=o["label"], value=o["decision"]) for o in options]
+            "Answer:", choices=[questionary.Choice(title=claude.reveal(o["label"]), value=o["decision"])
+                                for o in options]
         ).unsafe_ask()
         body: dict[str, Any] = {"decision": decision}
         if decision == "deny":
@@ -319,9 +321,10 @@ def ask_answer(record: dict[str, Any]) -> dict[str, Any]:
     if kind == "question" and record.get("options"):
         question = first_question(record)
         label = questionary.select(
-            question or "Answer:",
-            choices=[questionary.Choice(title=o["label"], value=o["label"],
-                                        description=o.get("description") or None) for o in record["options"]],
+            claude.reveal(question) or "Answer:",
+            choices=[questionary.Choice(title=claude.reveal(o["label"]), value=o["label"],
+                                        description=claude.reveal(o.get("description") or "") or None)
+                     for o in record["options"]],
         ).unsafe_ask()
         return {"answers": {question: label}}
     text = questionary.text("Answer:", validate=lambda s: bool(s.strip()) or "Type an answer (Ctrl-C to cancel)").unsafe_ask()

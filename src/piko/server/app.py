@@ -226,7 +226,7 @@ def _int_param(request: Request, name: str, default: int | None, low: int, high:
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or int(raw) < low or (high is not None and int(raw) > high):
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12 or int(raw) < low or (high is not None and int(raw) > high):
         bound = f" and {high}" if high is not None else ""
         raise ApiError(400, "bad_request", f"{name} must be a whole number between {low}{bound}")
     return int(raw)

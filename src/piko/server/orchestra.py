@@ -2,7 +2,8 @@
 
 One pending request per Claude session. A hook event creates, enriches, replaces or resolves it (rules in
 docs/api.md); an answer resolves it after it was delivered, by a waiting hook (a structured decision) or
-by keystrokes into the exact tmux pane. Every change is written to the store first, then broadcast.
+by keystrokes into the exact tmux pane. Every change is computed on a copy and written to the store first;
+only then is it made in memory and broadcast, so a write that fails (503) leaves both as they were.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from piko import claude, tmux
 from piko.server.event_keys import EventKeys, take_key
 from piko.server.hub import Hub
-from piko.server.store import Store
+from piko.server.store import Store, StoreError
 
 log = logging.getLogger("piko.orchestra")
 
@@ -98,14 +99,32 @@ class Orchestra:
         self._snapshot = None
         self.hub.broadcast({"type": kind, "notification": record})
 
+    def _write(self, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
+        try:
+            self.store.write_many(inserts, updates)
+        except StoreError as e:
+            log.error("store write failed: %s", e)
+            raise ApiError(503, "store_failed",
+                           f"the change could not be saved ({e}); nothing was changed, try again") from None
+
+    def _save(self, record: dict[str, Any], **changes: Any) -> dict[str, Any]:
+        """Write `record` with `changes`, then make them in memory (the caller announces it)."""
+        changes["updated_at"] = now()
+        self._write([], [{**record, **changes}])
+        record.update(changes)
+        return record
+
     def _close(self, record: dict[str, Any], status: str, via: str, response: Any = None,
-               response_type: str | None = None) -> dict[str, Any]:
-        """Mark `record` resolved/dismissed in memory (the caller writes and announces it)."""
+               response_type: str | None = None, *, inserts: tuple[dict[str, Any], ...] = ()) -> dict[str, Any]:
+        """Mark `record` resolved/dismissed: written (with `inserts`, in the same transaction), then in
+        memory. The caller announces it."""
         stamp = now()
-        record.update(status=status, resolved_via=via, resolved_at=stamp, updated_at=stamp,
-                      hook_waiting=False)
+        changes: dict[str, Any] = dict(status=status, resolved_via=via, resolved_at=stamp, updated_at=stamp,
+                                       hook_waiting=False)
         if response is not None:
-            record.update(response=response, response_type=response_type)
+            changes.update(response=response, response_type=response_type)
+        self._write(list(inserts), [{**record, **changes}])
+        record.update(changes)
         self.pending.pop(record["id"], None)
         self._locks.pop(record["id"], None)  # anyone still waiting on it holds it, and will see this
         if record.get("session_id") and self._by_session.get(record["session_id"]) == record["id"]:
@@ -122,7 +141,6 @@ class Orchestra:
             deferred.append(via)
             return None
         self._close(record, "resolved", via)
-        self.store.update(record)
         self._announce("resolved", record)
         return record
 
@@ -132,6 +150,13 @@ class Orchestra:
             fields, extra = claude.normalize_event(body)
         except claude.PayloadError as e:
             raise ApiError(400, "bad_request", str(e)) from None
+        if fields["tmux_socket"]:
+            try:
+                tmux.check_socket(fields["tmux_socket"])
+            except tmux.UnsafeSocket as e:
+                raise ApiError(400, "bad_request", f"tmux_socket refused: {e}") from None
+            except tmux.PaneGone:
+                pass  # its tmux server is gone (a spooled event): the request is kept, answering it says so
         event = fields["hook_event_name"]
         session = fields["session_id"]
         kind = claude.kind_of(fields)
@@ -202,12 +227,12 @@ class Orchestra:
             "resolved_via": None,
         }
         replaced = None
-        if replacing is not None:
-            if replacing["id"] in self._inflight:
+        if replacing is not None and replacing["id"] not in self._inflight:
+            replaced = self._close(replacing, "resolved", replaced_via, inserts=(record,))
+        else:
+            self._write([record], [])
+            if replacing is not None:
                 self._inflight[replacing["id"]].append(replaced_via)
-            else:
-                replaced = self._close(replacing, "resolved", replaced_via)
-        self.store.write_many([record], [replaced] if replaced else [])
         self.pending[record["id"]] = record
         if record["session_id"]:
             self._by_session[record["session_id"]] = record["id"]
@@ -228,27 +253,27 @@ class Orchestra:
                                  record["tmux_target"], "#{session_name}")
         except tmux.TmuxError:
             return
-        name = out.strip()
+        name = claude.repair(out.strip())
         if not name or record["status"] != "pending" or record.get("tmux_session"):
             return
-        record["tmux_session"] = name
-        if not record.get("env_name"):
-            record["env_name"] = name
-        record["updated_at"] = now()
-        self.store.update(record)
+        named = {"tmux_session": name, "env_name": record.get("env_name") or name,
+                 "project_name": record.get("project_name"), "names_given": record.get("names_given")}
+        claude.apply_piko_names(named)
+        named.pop("names_given")
+        try:
+            self._save(record, **named)
+        except ApiError:
+            return  # logged; the request keeps working without its session's name
         self._announce("updated", record)
 
     def _enrich(self, current: dict[str, Any], fields: dict[str, Any], extra: dict[str, Any]) -> dict:
         """The Notification for a dialog already known from its PermissionRequest: one request, enriched."""
+        changes: dict[str, Any] = {name: value for name, value in fields.items()  # fills in, never overwrites
+                                   if value is not None and current.get(name) is None}
         if fields["notification_type"]:
-            current["notification_type"] = fields["notification_type"]
-        for name, value in fields.items():  # fills in what is missing, never overwrites
-            if value is not None and current.get(name) is None:
-                current[name] = value
-        for name, value in extra.items():
-            current["extra"].setdefault(name, value)
-        current["updated_at"] = now()
-        self.store.update(current)
+            changes["notification_type"] = fields["notification_type"]
+        changes["extra"] = {**extra, **(current.get("extra") or {})}
+        self._save(current, **changes)
         self._announce("updated", current)
         return {"id": current["id"], "action": "updated", "notification": current}
 
@@ -259,7 +284,6 @@ class Orchestra:
             raise ApiError(409, "already_resolved", f"request {id} is being answered right now",
                            notification=record)
         self._close(record, "dismissed", "dismiss")
-        self.store.update(record)
         self._announce("dismissed", record)
         return record
 
@@ -296,9 +320,10 @@ class Orchestra:
     def set_hook_waiting(self, record: dict[str, Any], waiting: bool) -> None:
         if record.get("hook_waiting") == waiting or record["status"] != "pending":
             return
-        record["hook_waiting"] = waiting
-        record["updated_at"] = now()
-        self.store.update(record)
+        try:
+            self._save(record, hook_waiting=waiting)
+        except ApiError:
+            return  # logged; hook_waiting is only shown, the hook keeps waiting either way
         self._announce("updated", record)
 
     # ---- answers ---------------------------------------------------------------------------------
@@ -325,7 +350,6 @@ class Orchestra:
                 raise
             self._inflight.pop(id, None)
             self._close(record, "resolved", via, plan["response"], plan["type"])
-            self.store.update(record)
             self._announce("resolved", record)
             return {"ok": True, "delivered_via": via, "notification": record}
 
@@ -358,6 +382,9 @@ class Orchestra:
             if (not isinstance(answers, dict) or not answers
                     or not all(isinstance(k, str) and isinstance(v, str) for k, v in answers.items())):
                 raise ApiError(400, "bad_request", 'answers must map question text to option label: {"question": "label"}')
+            if any(claude.has_surrogate(text) for pair in answers.items() for text in pair):
+                raise ApiError(400, "bad_request", "answers hold a lone surrogate (half of a UTF-16 pair), which is"
+                               " not text; nothing was sent")
             if record["kind"] != "question":
                 raise ApiError(400, "bad_request", f"a {record['kind']} request takes no answers")
             return {"type": "answers", "answers": answers, "response": answers}
@@ -404,6 +431,8 @@ class Orchestra:
                 await self._press_on_dialog(socket, target, plan["key"], before)
             else:
                 await self._press_choice(socket, target, record, plan)
+        except tmux.UnsafeSocket as e:
+            raise ApiError(409, "unsafe_socket", f"{e}; nothing was typed") from None
         except tmux.PaneGone as e:
             raise ApiError(410, "pane_gone", f"the agent's tmux pane {target} is gone ({e}); the request stays pending") from None
         except tmux.TmuxError as e:

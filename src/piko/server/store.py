@@ -28,6 +28,10 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 SCHEMA_VERSION = "1"
 
 
+class StoreError(Exception):
+    """A write the store could not make; nothing of it was written."""
+
+
 class Store:
     """Notification records in one SQLite file. Not thread-safe: the server uses it from its event loop."""
 
@@ -50,27 +54,28 @@ class Store:
         self.db.close()
 
     def insert(self, record: dict[str, Any]) -> None:
-        self.db.execute(
-            "INSERT INTO notifications (id, status, session_id, created_at, updated_at, data)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (record["id"], record["status"], record.get("session_id"), record["created_at"],
-             record["updated_at"], json.dumps(record, ensure_ascii=False)),
-        )
+        self.write_many([record], [])
 
     def update(self, record: dict[str, Any]) -> None:
-        self.db.execute(
-            "UPDATE notifications SET status = ?, updated_at = ?, data = ? WHERE id = ?",
-            (record["status"], record["updated_at"], json.dumps(record, ensure_ascii=False), record["id"]),
-        )
+        self.write_many([], [record])
 
     def write_many(self, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
-        """Several changes in one transaction (used when one event both resolves and creates)."""
-        with self.db:
-            self.db.execute("BEGIN")
-            for r in updates:
-                self.update(r)
-            for r in inserts:
-                self.insert(r)
+        """Several changes in one transaction: all of them are written, or (StoreError) none."""
+        try:
+            with self.db:
+                self.db.execute("BEGIN")
+                for r in updates:
+                    self.db.execute(
+                        "UPDATE notifications SET status = ?, updated_at = ?, data = ? WHERE id = ?",
+                        (r["status"], r["updated_at"], json.dumps(r, ensure_ascii=False), r["id"]))
+                for r in inserts:
+                    self.db.execute(
+                        "INSERT INTO notifications (id, status, session_id, created_at, updated_at, data)"
+                        " VALUES (?, ?, ?, ?, ?, ?)",
+                        (r["id"], r["status"], r.get("session_id"), r["created_at"], r["updated_at"],
+                         json.dumps(r, ensure_ascii=False)))
+        except (sqlite3.Error, ValueError) as e:  # ValueError: text SQLite cannot hold (UnicodeEncodeError)
+            raise StoreError(str(e)) from e
 
     def get(self, id: str) -> dict[str, Any] | None:
         row = self.db.execute("SELECT data FROM notifications WHERE id = ?", (id,)).fetchone()

@@ -94,11 +94,40 @@
 
   const $ = (id) => document.getElementById(id);
 
-  /** Create an element. props: className, text, attrs {}, dataset {}, on {event: fn}; children: nodes or strings. */
+  // Characters that change how text reads without being seen: C0/C1 controls (but tab and newline), bidi
+  // overrides and isolates, zero-width characters, line/paragraph separators. Shown as a mark such as
+  // ⟨U+202E⟩, so what the person reads is what runs.
+  const HIDDEN_CHARS = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u061C\u200B-\u200F\u2028-\u202E\u2060-\u2069\uFEFF]/g;
+
+  function charMark(ch) {
+    return `⟨U+${ch.codePointAt(0).toString(16).toUpperCase().padStart(4, '0')}⟩`;
+  }
+
+  /** `s` with every hidden character written as its mark (for titles, labels, one-line summaries). */
+  function revealText(s) {
+    return String(s).replace(HIDDEN_CHARS, charMark);
+  }
+
+  /** `s` as text nodes, each hidden character a highlighted <mark class="hidden-char">. */
+  function revealNodes(s) {
+    const text = String(s);
+    const nodes = [];
+    let last = 0;
+    for (const m of text.matchAll(HIDDEN_CHARS)) {
+      if (m.index > last) nodes.push(document.createTextNode(text.slice(last, m.index)));
+      nodes.push(el('mark', { className: 'hidden-char', attrs: { title: 'invisible character' } }, charMark(m[0])));
+      last = m.index + m[0].length;
+    }
+    if (last < text.length) nodes.push(document.createTextNode(text.slice(last)));
+    return nodes;
+  }
+
+  /** Create an element. props: className, text (hidden characters shown as marks), attrs {}, dataset {},
+   * on {event: fn}; children: nodes or strings (as given). */
   function el(tag, props = {}, ...children) {
     const node = document.createElement(tag);
     if (props.className) node.className = props.className;
-    if (props.text !== undefined && props.text !== null) node.textContent = String(props.text);
+    if (props.text !== undefined && props.text !== null) node.append(...revealNodes(props.text));
     for (const [k, v] of Object.entries(props.attrs || {})) {
       if (v !== undefined && v !== null && v !== false) node.setAttribute(k, v === true ? '' : String(v));
     }
@@ -145,7 +174,7 @@
   }
 
   function oneLine(s, max = 200) {
-    const flat = asText(s).replace(/\s+/g, ' ').trim();
+    const flat = revealText(asText(s)).replace(/\s+/g, ' ').trim();
     return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
   }
 
@@ -263,9 +292,9 @@
     if (n.tmux_session && n.tmux_session !== where[0]) where.push(`tmux ${n.tmux_session}`);
     if (n.cwd) where.push(String(n.cwd));
     const place = where.join(' — ');
-    if (kind === 'notice' && n.title && n.message) return `${n.message} (${place})`;
-    if ((kind === 'permission' || kind === 'question') && n.message) return `${n.message} — ${place}`;
-    return place;
+    if (kind === 'notice' && n.title && n.message) return revealText(`${n.message} (${place})`);
+    if ((kind === 'permission' || kind === 'question') && n.message) return revealText(`${n.message} — ${place}`);
+    return revealText(place);
   }
 
   // ---------------------------------------------------------------- browser session
