@@ -123,11 +123,15 @@ class Courier:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + HOLD_SECONDS
         target, waited = pane_of(record), False
+        # A hook that was waiting when the server was killed comes back within a second or two: its
+        # structured decision is better than keys, so the dialog alone does not end the hold then.
+        hook_coming = record.get("hook_waiting") and (
+            plan["type"] in ("decision", "answers") or claude.option_answer(record, plan.get("key", "")))
         while True:
             self.check_pending(record)
             if self._hook_plan(record, plan) is not None:
                 return
-            if target is not None:
+            if target is not None and not (hook_coming and record.get("hook_waiting")):
                 try:
                     drawn = bool(await dialog_options(record.get("tmux_socket"), target))
                 except tmux.TmuxError:
