@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 import uuid
 
 import httpx
 
-from tests.support.hook import waiting_hook
+from tests.conftest import hook_payload
+from tests.support.agents import hook_processes
+from tests.support.hook import hook_env, waiting_hook
 
 
 def finished(hook) -> dict:
@@ -79,3 +85,39 @@ def test_a_server_killed_while_typing_never_types_the_answer_again(server, tmux)
     time.sleep(0.5)
     assert tmux.capture(pane).count(text) == 1, tmux.capture(pane)
 
+
+
+AGENT = """
+import subprocess, sys, time
+hook = subprocess.Popen(["sh", "-c", sys.argv[1]], stdin=subprocess.PIPE)
+hook.stdin.write(sys.stdin.buffer.read())
+hook.stdin.close()
+time.sleep(3600)
+"""
+
+
+def test_no_hook_outlives_an_agent_killed_with_sigkill(server, piko_home):
+    """Claude Code runs a hook under `sh -c`; Claude killed with SIGKILL leaves that shell waiting for the
+    hook. The hook still notices its agent is gone and ends, though its request is still pending."""
+    agent = subprocess.Popen([sys.executable, "-c", AGENT, f"{sys.executable} -m piko cc notify"],
+                             stdin=subprocess.PIPE, env=hook_env(piko_home, server.url))
+    assert agent.stdin is not None
+    agent.stdin.write(json.dumps(hook_payload("PermissionRequest-Bash")).encode())
+    agent.stdin.close()
+    deadline = time.monotonic() + 10
+    while not any(r["hook_waiting"] for r in server.pending()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    [record] = server.pending()
+    assert record["hook_waiting"]
+    os.kill(agent.pid, signal.SIGKILL)
+    agent.wait()
+    hooks = hook_processes(piko_home)
+    assert hooks
+    deadline = time.monotonic() + 6
+    while hook_processes(piko_home) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = hook_processes(piko_home)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, "the hook outlived its agent"
+    assert server.get(record["id"])["status"] == "pending"  # the request is the watcher's business

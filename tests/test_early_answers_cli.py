@@ -138,6 +138,40 @@ def test_a_request_does_not_outlive_its_agent_nor_its_hook(rig, tmp_path):
     assert agent.pid is not None
     os.kill(agent.pid, signal.SIGTERM)
     resolved = rig.wait_status(record["id"], timeout=10)
-    assert resolved["resolved_via"] in ("event:SessionEnd", "pane_gone"), resolved
+    assert resolved["resolved_via"] in ("event:SessionEnd", "terminal", "pane_gone"), resolved
     rig.wait_no_hooks(timeout=5)
     assert not target.exists()
+
+
+def test_no_hook_outlives_an_agent_killed_with_sigkill(rig, tmp_path):
+    """Claude dies without a word (no SessionEnd): its waiting hook notices and ends within seconds."""
+    agent = rig.agent(rig.project("app"))
+    target = marker(tmp_path)
+    agent.type_prompt(f"please [bash:touch {target}] now")
+    rig.wait_request(lambda r: str(target) in str(r.get("tool_input")) and r["hook_waiting"])
+    hooks = rig.hook_processes()
+    assert hooks and agent.pid is not None
+    os.kill(agent.pid, signal.SIGKILL)
+    rig.wait_no_hooks(timeout=5)
+
+
+def test_no_hook_outlives_an_agent_whose_terminal_closed(rig, tmp_path):
+    """The terminal goes away (tmux kill-server: SIGHUP) while the hook waits on a pending request."""
+    agent = rig.agent(rig.project("app"))
+    target = marker(tmp_path)
+    agent.type_prompt(f"please [bash:touch {target}] now")
+    rig.wait_request(lambda r: str(target) in str(r.get("tool_input")) and r["hook_waiting"])
+    assert rig.hook_processes()
+    agent.close()
+    rig.wait_no_hooks(timeout=5)
+
+
+def test_no_hook_outlives_an_agent_closed_the_instant_its_request_appears(rig, tmp_path):
+    agent = rig.agent(rig.project("app"))
+    target = marker(tmp_path)
+    with rig.server.ws() as ws:
+        recv_json(ws)
+        agent.type_prompt(f"please [bash:touch {target}] now")
+        announced(ws, target)
+    agent.close()
+    rig.wait_no_hooks(timeout=5)
