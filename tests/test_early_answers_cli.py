@@ -7,6 +7,7 @@ Runs against $CLAUDE_CODE_VERSION (default: the pinned one).
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import signal
 import time
@@ -14,6 +15,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
+import httpx
 import pytest
 
 from tests.support.agents import Rig
@@ -175,3 +177,27 @@ def test_no_hook_outlives_an_agent_closed_the_instant_its_request_appears(rig, t
         announced(ws, target)
     agent.close()
     rig.wait_no_hooks(timeout=5)
+
+
+def test_a_kill_9_of_the_server_while_typing_into_claude_never_types_twice(rig):
+    agent = rig.agent(rig.project("app"))
+    agent.type_prompt("say hello")
+    idle = rig.wait_request(lambda r: r["kind"] == "idle")
+    text = f"chaos {uuid.uuid4().hex[:8]}"
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        answer = pool.submit(rig.server.respond, notification_id=idle["id"], response=text)
+        deadline = time.monotonic() + 10
+        while text not in agent.capture() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        rig.server.kill9()
+        try:
+            answer.result(timeout=15)
+        except httpx.HTTPError:
+            pass
+    rig.server.start()
+    again = rig.server.respond(notification_id=idle["id"], response=text)
+    assert again.status_code == 409, again.text
+    assert again.json()["code"] in ("typing_interrupted", "already_resolved")
+    time.sleep(1.0)
+    assert text + text not in agent.capture(history=True).replace("\n", "")
+    assert rig.api.prompts().count(text) <= 1
