@@ -18,6 +18,7 @@ import time
 import uuid
 
 import httpx
+import pytest
 
 from tests.conftest import hook_payload
 from tests.support.agents import hook_processes
@@ -121,3 +122,16 @@ def test_no_hook_outlives_an_agent_killed_with_sigkill(server, piko_home):
         os.kill(pid, signal.SIGKILL)
     assert not left, "the hook outlived its agent"
     assert server.get(record["id"])["status"] == "pending"  # the request is the watcher's business
+
+
+@pytest.mark.parametrize("event", [
+    {"hook_event_name": "SessionEnd", "reason": "other"},
+    {"hook_event_name": "Stop"},  # the request is replaced by the idle prompt
+    {"hook_event_name": "PermissionRequest", "tool_name": "Write", "tool_input": {"file_path": "/tmp/x"}},
+])
+def test_no_hook_outlives_its_request_ended_by_the_agent(server, piko_home, event):
+    hook, record = waiting_hook(server, piko_home)
+    server.notify(session_id=record["session_id"], **event)
+    hook.wait(timeout=5)  # released at once: no heartbeat to wait for
+    assert hook.returncode == 0 and hook.stdout.read() == b""  # silent: Claude's own dialog stays in charge
+    assert server.get(record["id"])["status"] == "resolved"

@@ -81,6 +81,22 @@ def test_an_answer_sent_the_instant_the_request_appears_is_carried_out(rig, tmp_
     assert wait_exists(target)
 
 
+def test_a_question_answered_by_option_number_the_instant_it_appears(rig):
+    agent = rig.agent(rig.project("app"))
+    with rig.server.ws() as ws:
+        recv_json(ws)
+        agent.type_prompt("please [ask] me")
+        deadline = time.monotonic() + 20
+        record: dict[str, Any] = {}
+        while record.get("kind") != "question" and time.monotonic() < deadline:
+            message = recv_json(ws, timeout=20)
+            record = message["notification"] if message["type"] == "created" else {}
+        r = rig.server.respond(notification_id=record["id"], response="2", response_type="option")
+    assert r.status_code == 200 and r.json()["delivered_via"] == "hook", r.text
+    rig.api.wait_for(lambda api: any("SQLite" in str(t) for t in api.tool_results()), timeout=15)
+    agent.wait_for("Allowed by PermissionRequest hook")
+
+
 def test_an_instant_answer_whose_hook_was_killed_is_typed_once_the_dialog_is_drawn(rig, tmp_path):
     agent = rig.agent(rig.project("app"))
     target = marker(tmp_path)
