@@ -182,6 +182,23 @@ def options_for(kind: str, tool_input: dict | None, suggestions: list | None) ->
     return []
 
 
+def option_answer(record: dict[str, Any], key: str) -> dict[str, Any] | None:
+    """Option `key` of a request as the structured answer a waiting hook can carry, read off the options
+    the person was shown: a permission's option gives its decision (1 Yes = allow, "Yes, and don't ask
+    again" = always, No = deny), a lone question's option gives its label as the answer. None when the
+    key names no such option (then only a key pressed on the dialog can give it)."""
+    option = next((o for o in record.get("options") or [] if isinstance(o, dict) and o.get("key") == key), None)
+    if option is None:
+        return None
+    if record.get("kind") == "permission" and option.get("decision") in ("allow", "always", "deny"):
+        return {"type": "decision", "decision": option["decision"], "message": None}
+    questions = (record.get("tool_input") or {}).get("questions")
+    if (record.get("kind") == "question" and isinstance(questions, list) and len(questions) == 1
+            and isinstance(questions[0], dict) and isinstance(questions[0].get("question"), str)):
+        return {"type": "answers", "answers": {questions[0]["question"]: str(option.get("label", ""))}}
+    return None
+
+
 def describe_suggestions(suggestions: list) -> str:
     """What Claude Code's permission suggestions grant, in a few words: "access to /tmp · accept edits"."""
     parts: list[str] = []

@@ -82,20 +82,7 @@ class Rig:
 
     def hook_processes(self) -> list[int]:
         """Pids of `piko cc notify` processes started for this rig (found by their PIKO_HOME)."""
-        home = f"PIKO_HOME={self.server.home}".encode()
-        found = []
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                cmdline = (entry / "cmdline").read_bytes()
-                if b"cc\0notify" not in cmdline:
-                    continue
-                if home in (entry / "environ").read_bytes().split(b"\0"):
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-        return found
+        return hook_processes(self.server.home)
 
     def wait_no_hooks(self, timeout: float = 5) -> None:
         deadline = time.monotonic() + timeout
@@ -104,3 +91,21 @@ class Rig:
                 return
             time.sleep(0.1)
         raise AssertionError(f"hook processes left behind: {self.hook_processes()}")
+
+
+def hook_processes(piko_home: Path) -> list[int]:
+    """Pids of `piko cc notify` processes whose PIKO_HOME is `piko_home`."""
+    home = f"PIKO_HOME={piko_home}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            if b"cc\0notify" not in cmdline:
+                continue
+            if home in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found

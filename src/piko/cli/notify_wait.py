@@ -31,12 +31,17 @@ class ParentWatch:
         self.ppid = ppid
         claude = os.environ.get("CLAUDE_PID", "")
         self.claude_pid = int(claude) if claude.isdigit() else 0
+        # Claude Code starts a hook through `sh -c`, a shell that outlives a killed Claude while it
+        # waits for the hook: the shell's own parent (Claude) is watched too.
+        self.grandparent = parent_of(ppid) if ppid > 1 else 0
 
     def alive(self) -> bool:
         if self.ppid == 1 and not self.claude_pid:
             return False  # orphaned before it even started: there is no agent to wait for
         if self.ppid > 1 and os.getppid() != self.ppid:
             return False  # the parent died and this process was re-parented
+        if self.grandparent > 1 and parent_of(self.ppid) not in (self.grandparent, 0):
+            return False  # the parent's parent (Claude, above its `sh -c`) died
         for pid in (self.ppid, self.claude_pid):
             if pid > 1:
                 try:
@@ -46,6 +51,15 @@ class ParentWatch:
                 except OSError:
                     pass  # exists, but is not ours to signal
         return True
+
+
+def parent_of(pid: int) -> int:
+    """The parent pid of `pid` from /proc; 0 when it cannot be read (no /proc, or no such process)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return int(f.read().rsplit(b")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
 
 
 def wait_seconds() -> float:

@@ -17,38 +17,13 @@ from typing import Any
 
 from piko import claude, tmux
 from piko.server.event_keys import EventKeys, take_key
+from piko.server import delivery
+from piko.server.delivery import dialog_options, pane_of  # noqa: F401 (the watcher's and the routes')
+from piko.server.errors import ApiError
 from piko.server.hub import Hub
 from piko.server.store import Store, StoreError
 
 log = logging.getLogger("piko.orchestra")
-
-DECISIONS = ("allow", "always", "deny")
-MAX_RESPONSE_CHARS = 100_000
-DENY_MESSAGE_PAUSE = 0.4  # after pressing No, before typing the message for Claude
-HOOK_ACK_TIMEOUT = 2.0  # how long a decision handed to a hook may take to leave the server
-KEY_CHECK_TIMEOUT = 1.5  # how long a pressed key may take to close the dialog on screen
-
-
-class ApiError(Exception):
-    """An answer the API gives instead of doing what was asked: HTTP status, machine code, sentence."""
-
-    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.extra = status, code, message, extra
-
-
-def pane_of(record: dict[str, Any]) -> str | None:
-    """The tmux target of a request: its pane, else its session's active pane (exact name), else None."""
-    if record.get("tmux_target"):
-        return record["tmux_target"]
-    if record.get("tmux_session"):
-        return f"={record['tmux_session']}:"
-    return None
-
-
-async def dialog_options(socket: str | None, target: str) -> list[tuple[str, str]]:
-    """The options of the Claude Code dialog the pane shows now; [] when none. Raises tmux errors."""
-    return claude.screen_options(await tmux.capture(socket, target, join=True))
 
 
 def now() -> str:
@@ -71,6 +46,7 @@ class Orchestra:
         # Hooks waiting for a decision (PermissionRequest): request id -> future of the hook's output.
         self.hook_waiters: dict[str, asyncio.Future[dict | None]] = {}
         self._hook_acks: dict[str, asyncio.Future[None]] = {}
+        self.courier = delivery.Courier(self.hook_waiters, self._hook_acks, self._check_pending)
         self._background: set[asyncio.Task] = set()
         self.event_keys = EventKeys(store.db)
 
@@ -335,173 +311,47 @@ class Orchestra:
         if not isinstance(id, str) or not id:
             raise ApiError(400, "bad_request", "notification_id (a string) is required")
         record = self.get(id)
-        plan = self._plan(record, body)
+        plan = delivery.plan(record, body)
         self._check_pending(record)
         # One answer at a time per request; whoever waited finds it resolved and gets 409.
         async with self._locks.setdefault(id, asyncio.Lock()):
             self._check_pending(record)
+            # An answer given before the dialog is drawn or its hook listens waits for them (not in
+            # flight: the session may still move on meanwhile, and then nothing is typed).
+            await self.courier.hold(record, plan)
+            self._check_pending(record)
             self._inflight[id] = []
             try:
-                via = await self._deliver(record, plan)
+                via = await self.courier.deliver(record, plan, self._mark_typing)
             except BaseException:
+                self._unmark_typing(record)
                 deferred = self._inflight.pop(id, [])
                 if deferred:
                     self.resolve(record, deferred[0])
                 raise
             self._inflight.pop(id, None)
-            self._close(record, "resolved", via, plan["response"], plan["type"])
+            record.pop("typing_since", None)
+            try:
+                self._close(record, "resolved", via, plan["response"], plan["type"])
+            except ApiError as e:  # delivered, but not recorded: say so, lest it be answered again
+                raise ApiError(e.status, e.code, f"the answer was delivered ({via}) but could not be recorded "
+                               f"({e.message}); do not answer it again: dismiss it once the store works") from None
             self._announce("resolved", record)
             return {"ok": True, "delivered_via": via, "notification": record}
+
+    def _mark_typing(self, record: dict[str, Any]) -> None:
+        """Keys are about to be typed for `record`: the store says so first, so a server killed while
+        typing never types the answer a second time after its restart (see delivery.check_not_typed)."""
+        stamp = now()
+        self._write([], [{**record, "typing_since": stamp}])
+        record["typing_since"] = stamp
+
+    def _unmark_typing(self, record: dict[str, Any]) -> None:
+        if record.pop("typing_since", None) is not None and record["status"] == "pending":
+            self.store.update(record)
 
     def _check_pending(self, record: dict[str, Any]) -> None:
         if record["status"] != "pending" or record["id"] not in self.pending:
             raise ApiError(409, "already_resolved",
                            f"request {record['id']} was already {record['status']} ({record.get('resolved_via')});"
                            " nothing was typed", notification=record)
-
-    def _plan(self, record: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
-        """Check an answer before anything is typed; returns what to deliver."""
-        given = [k for k in ("response", "decision", "answers") if body.get(k) is not None]
-        if len(given) != 1:
-            raise ApiError(400, "bad_request", "give exactly one of response, decision or answers")
-        if "decision" in given:
-            decision = body["decision"]
-            if decision not in DECISIONS:
-                raise ApiError(400, "bad_request", "decision must be one of allow, always, deny")
-            if record["kind"] != "permission":
-                raise ApiError(400, "bad_request", f"a {record['kind']} request takes no decision")
-            message = body.get("message")
-            if message is not None and (not isinstance(message, str) or decision != "deny"):
-                raise ApiError(400, "bad_request", "message is a string, and only for deny")
-            if message:
-                self._check_text(message)
-            return {"type": "decision", "decision": decision, "message": message or None,
-                    "response": decision if not message else f"deny: {message}"}
-        if "answers" in given:
-            answers = body["answers"]
-            if (not isinstance(answers, dict) or not answers
-                    or not all(isinstance(k, str) and isinstance(v, str) for k, v in answers.items())):
-                raise ApiError(400, "bad_request", 'answers must map question text to option label: {"question": "label"}')
-            if any(claude.has_surrogate(text) for pair in answers.items() for text in pair):
-                raise ApiError(400, "bad_request", "answers hold a lone surrogate (half of a UTF-16 pair), which is"
-                               " not text; nothing was sent")
-            if record["kind"] != "question":
-                raise ApiError(400, "bad_request", f"a {record['kind']} request takes no answers")
-            return {"type": "answers", "answers": answers, "response": answers}
-        response = body["response"]
-        if not isinstance(response, str):
-            raise ApiError(400, "bad_request", "response must be a string")
-        response_type = body.get("response_type") or "text"
-        if response_type == "option":
-            if not (len(response) == 1 and response.isdigit() and response != "0"):
-                raise ApiError(400, "bad_request", "an option is a single digit 1-9")
-            return {"type": "option", "key": response, "response": response}
-        if response_type != "text":
-            raise ApiError(400, "bad_request", "response_type must be text or option")
-        if len(response) > MAX_RESPONSE_CHARS:
-            raise ApiError(400, "bad_request", f"response is longer than {MAX_RESPONSE_CHARS} characters")
-        self._check_text(response)
-        return {"type": "text", "text": response, "response": response}
-
-    @staticmethod
-    def _check_text(text: str) -> None:
-        try:
-            tmux.check_text(text)
-        except ValueError as e:
-            raise ApiError(400, "bad_request", str(e)) from None
-
-    async def _deliver(self, record: dict[str, Any], plan: dict[str, Any]) -> str:
-        """Deliver the answer: through the waiting hook when there is one, else by keystrokes."""
-        if plan["type"] in ("decision", "answers") and await self._hand_to_hook(record, plan):
-            return "hook"
-        socket, target = record.get("tmux_socket"), self._target(record)
-        try:
-            if plan["type"] == "text":
-                if await dialog_options(socket, target):
-                    raise ApiError(409, "dialog_showing",
-                                   "the pane shows a dialog: text would be typed into it. Answer the dialog "
-                                   "(decision, answers or option) first; nothing was typed")
-                await tmux.send_text(socket, target, plan["text"])
-            elif plan["type"] == "option":
-                before = await dialog_options(socket, target)
-                if not before:
-                    raise ApiError(409, "no_prompt",
-                                   "the pane shows no menu: the key would land in Claude's input box;"
-                                   " nothing was typed")
-                await self._press_on_dialog(socket, target, plan["key"], before)
-            else:
-                await self._press_choice(socket, target, record, plan)
-        except tmux.UnsafeSocket as e:
-            raise ApiError(409, "unsafe_socket", f"{e}; nothing was typed") from None
-        except tmux.PaneGone as e:
-            raise ApiError(410, "pane_gone", f"the agent's tmux pane {target} is gone ({e}); the request stays pending") from None
-        except tmux.TmuxError as e:
-            raise ApiError(502, "tmux_failed", f"tmux failed: {e}; the request stays pending") from None
-        return "keys"
-
-    async def _hand_to_hook(self, record: dict[str, Any], plan: dict[str, Any]) -> bool:
-        """Give the decision to the waiting hook; False when no hook took it (then keys are used)."""
-        id = record["id"]
-        waiter = self.hook_waiters.get(id)
-        if waiter is None or waiter.done():
-            return False
-        ack: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._hook_acks[id] = ack
-        try:
-            waiter.set_result(claude.hook_decision(record, plan))
-            await asyncio.wait_for(ack, HOOK_ACK_TIMEOUT)
-            return True
-        except asyncio.TimeoutError:
-            log.warning("the hook for %s did not take its decision; answering with keys", id)
-            return False
-        finally:
-            self._hook_acks.pop(id, None)
-            if self.hook_waiters.get(id) is waiter:
-                del self.hook_waiters[id]
-
-    @staticmethod
-    def _target(record: dict[str, Any]) -> str:
-        target = pane_of(record)
-        if target is None:
-            raise ApiError(409, "no_pane", "this request came from outside tmux: there is no pane to type into")
-        return target
-
-    async def _press_choice(self, socket: str | None, target: str, record: dict[str, Any],
-                            plan: dict[str, Any]) -> None:
-        """A decision or answer by keystrokes: find its key among the options on the live screen."""
-        options = await dialog_options(socket, target)
-        if plan["type"] == "decision":
-            key = claude.key_for_decision(plan["decision"], options)
-        else:
-            answers = plan["answers"]
-            if len(answers) != 1:
-                raise ApiError(409, "needs_hook", "several questions at once can only be answered through the hook")
-            key = claude.key_for_label(next(iter(answers.values())), options)
-        if key is None:
-            what = "dialog" if not options else "option"
-            raise ApiError(409, "no_prompt",
-                           f"the pane does not show the {what} to answer (was it answered in the terminal?);"
-                           " nothing was typed", screen_options=[label for _, label in options])
-        await self._press_on_dialog(socket, target, key, options)
-        if plan["type"] == "decision" and plan.get("message"):
-            await asyncio.sleep(DENY_MESSAGE_PAUSE)
-            await tmux.send_text(socket, target, plan["message"])
-
-    @staticmethod
-    async def _press_on_dialog(socket: str | None, target: str, key: str,
-                               options: list[tuple[str, str]]) -> None:
-        """Press `key` on the dialog showing `options`, and check that the dialog went away.
-
-        Claude Code ignores a key that arrives in the first moments after a dialog is drawn, so a key
-        that changed nothing is pressed once more; a dialog that is still there after that is an error.
-        """
-        loop = asyncio.get_running_loop()
-        for attempt in range(2):
-            await tmux.send_key(socket, target, key)
-            deadline = loop.time() + KEY_CHECK_TIMEOUT / (2 - attempt)
-            while loop.time() < deadline:
-                await asyncio.sleep(0.05)
-                if await dialog_options(socket, target) != options:
-                    return
-        raise ApiError(502, "keys_not_taken",
-                       "the key was pressed but the dialog is still on the screen; the request stays pending")
