@@ -103,42 +103,33 @@ class Panes(Generic[T]):
             del self._reads[key]
 
 
-def tree_runs(root: int, command: str) -> bool | None:
-    """Does process `root`, or any process below it, run `command` (the program name tmux shows as
-    pane_current_command)? None when the process table cannot be read (no /proc)."""
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
+def agent_process(pane_pid: int) -> tuple[int, int] | None:
+    """(pid, start time) of the process in the pane's foreground: the agent, when it is looked at while
+    its request is pending. None when the process table cannot be read (no /proc)."""
+    stat = _stat(pane_pid)
+    if stat is None:
         return None
-    children: dict[int, list[int]] = {}
-    for name in entries:
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(name))
-    todo, seen = [root], set()
-    while todo:
-        pid = todo.pop()
-        if pid in seen:
-            continue
-        seen.add(pid)
-        if _program(pid) == command:
-            return True
-        todo.extend(children.get(pid, ()))
-    return False
+    foreground = int(stat[5])  # tpgid: the terminal's foreground process group, named by its leader
+    pid = foreground if foreground > 0 else pane_pid
+    own = _stat(pid)
+    if own is None:
+        return None
+    return pid, int(own[19])
 
 
-def _program(pid: int) -> str:
-    """A process's program name as tmux shows it in pane_current_command (tmux's parse_window_name on
-    argv[0]): no quotes, no "exec ", no leading '-' of a login shell, up to the first space, base name."""
+def process_alive(pid: int, started: int) -> bool | None:
+    """Is process `pid`, started at `started` (so not another one that got its number), still running?
+    `exec` keeps the process: a wrapper that execs the agent is still the agent. None without /proc."""
+    if not os.path.isdir("/proc/self"):
+        return None
+    stat = _stat(pid)
+    return stat is not None and stat[0] != "Z" and int(stat[19]) == started
+
+
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the program's name (state, ppid, pgrp, ...), or None."""
     try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            name = f.read().split(b"\0", 1)[0].decode(errors="replace")
-    except OSError:
-        return ""
-    name = name.removeprefix('"').split('"', 1)[0].removeprefix("exec ").lstrip(" -").split(" ", 1)[0]
-    return os.path.basename(name) if name.startswith("/") else name
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].decode().split()
+    except (OSError, IndexError):
+        return None

@@ -4,7 +4,7 @@ Claude Code fires no event when a person denies a permission in the terminal (No
 all when its pane is closed or Claude itself exits. While requests with a pane are pending, the watcher
 asks each tmux server once per look for all its panes (server/panes.py) and resolves a request
 - whose pane no longer exists (`pane_gone`), whose pane's program exited while tmux keeps the pane
-  (`pane_dead`), or whose pane no longer runs the program it ran when first looked at (`claude_gone`);
+  (`pane_dead`), or whose agent process (the pane's foreground process when first looked at) has exited (`claude_gone`);
 - whose dialog (permission or question) was on the screen and is gone (`terminal`);
 - whose dialog was never seen but Claude shows it moved on: its idle input box or "Interrupted", with
   nothing running (`terminal`: Esc pressed before the dialog was even drawn). A screen that shows neither
@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from piko import claude, tmux
-from piko.server.panes import PaneKey, Panes, tree_runs
+from piko.server.panes import PaneKey, Panes, agent_process, process_alive
 
 log = logging.getLogger("piko.watcher")
 
@@ -59,7 +59,9 @@ class Watcher:
         self.panes: Panes[Screen] = Panes(read_screen)
         self._seen: set[str] = set()  # requests whose dialog has been on screen
         self._misses: dict[str, int] = {}  # consecutive looks without it
-        self._agents: dict[str, tuple[int, str]] = {}  # request -> its pane's (pid, program) when first seen
+        # request -> its pane's pid, and the agent (the pane's foreground process: pid, start time), when
+        # first seen; the agent is gone when that process is, whatever it exec'ed or runs in front of it.
+        self._agents: dict[str, tuple[int, tuple[int, int] | None]] = {}
 
     async def run(self) -> None:
         while True:
@@ -100,10 +102,12 @@ class Watcher:
             return "pane_gone"
         if state.dead:
             return "pane_dead"
-        pid, program = self._agents.setdefault(record["id"], (state.pid, state.command))
-        if state.pid != pid:
+        if record["id"] not in self._agents:
+            self._agents[record["id"]] = (state.pid, agent_process(state.pid))
+        pane_pid, agent = self._agents[record["id"]]
+        if state.pid != pane_pid:
             return "claude_gone"  # the pane was respawned with another process
-        if state.command != program and tree_runs(state.pid, program) is False:
+        if agent is not None and process_alive(*agent) is False:
             return "claude_gone"  # e.g. back at the shell Claude was started from
         return None
 
