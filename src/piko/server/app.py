@@ -19,6 +19,7 @@ from starlette.websockets import WebSocket
 
 from piko import __version__, tmux
 from piko.channel import server_proof
+from piko.models import api_schema
 from piko.server import auth
 from piko.server.guard import Access, Guard, ws_subprotocol
 from piko.server.hub import Hub
@@ -77,6 +78,9 @@ def create_app(store: Store, access: Access, *, on_startup: list | None = None) 
 
     async def health(request: Request) -> Response:
         return JSONResponse({"ok": True, "version": __version__})
+
+    async def schema(request: Request) -> Response:
+        return JSONResponse(api_schema())
 
     async def hello(request: Request) -> Response:
         """Proof, before a TCP client sends anything that matters, that this server holds the token."""
@@ -198,6 +202,7 @@ def create_app(store: Store, access: Access, *, on_startup: list | None = None) 
         *auth.routes(sessions, access, hub),
         Route("/api/health", health),
         Route("/api/hello", hello),
+        Route("/api/schema", schema),
         Route("/api/orchestra/notify", notify, methods=["POST"]),
         Route("/api/orchestra/notifications", notifications),
         Route("/api/orchestra/notifications/{id}", notification),

@@ -14,6 +14,7 @@ import logging
 from typing import Any, Callable
 
 from piko import claude, tmux
+from piko.models import Answer, Answers, Decision, OptionKey, Text
 from piko.server.errors import ApiError
 
 log = logging.getLogger("piko.delivery")
@@ -43,8 +44,8 @@ async def dialog_options(socket: str | None, target: str) -> list[tuple[str, str
     return claude.screen_options(await tmux.capture(socket, target, join=True))
 
 
-def plan(record: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
-    """Check an answer before anything is typed; returns what to deliver."""
+def plan(record: dict[str, Any], body: dict[str, Any]) -> Answer:
+    """Check an answer (a /respond body) against `record` before anything is typed; returns what to deliver."""
     given = [k for k in ("response", "decision", "answers") if body.get(k) is not None]
     if len(given) != 1:
         raise ApiError(400, "bad_request", "give exactly one of response, decision or answers")
@@ -59,8 +60,7 @@ def plan(record: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
             raise ApiError(400, "bad_request", "message is a string, and only for deny")
         if message:
             _check_text(message)
-        return {"type": "decision", "decision": decision, "message": message or None,
-                "response": decision if not message else f"deny: {message}"}
+        return Decision(decision=decision, message=message or None)
     if "answers" in given:
         answers = body["answers"]
         if (not isinstance(answers, dict) or not answers
@@ -71,7 +71,7 @@ def plan(record: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
                            " not text; nothing was sent")
         if record["kind"] != "question":
             raise ApiError(400, "bad_request", f"a {record['kind']} request takes no answers")
-        return {"type": "answers", "answers": answers, "response": answers}
+        return Answers(answers=answers)
     response = body["response"]
     if not isinstance(response, str):
         raise ApiError(400, "bad_request", "response must be a string")
@@ -79,13 +79,23 @@ def plan(record: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     if response_type == "option":
         if not (len(response) == 1 and response.isdigit() and response != "0"):
             raise ApiError(400, "bad_request", "an option is a single digit 1-9")
-        return {"type": "option", "key": response, "response": response}
+        return OptionKey(key=response)
     if response_type != "text":
         raise ApiError(400, "bad_request", "response_type must be text or option")
     if len(response) > MAX_RESPONSE_CHARS:
         raise ApiError(400, "bad_request", f"response is longer than {MAX_RESPONSE_CHARS} characters")
     _check_text(response)
-    return {"type": "text", "text": response, "response": response}
+    return Text(text=response)
+
+
+def structured(record: dict[str, Any], plan: Answer) -> Decision | Answers | None:
+    """`plan` as a structured answer a PermissionRequest hook can carry; None for text, or an option
+    that names no decision or lone question's label."""
+    if isinstance(plan, (Decision, Answers)):
+        return plan
+    if isinstance(plan, OptionKey):
+        return claude.option_answer(record, plan.key)
+    return None
 
 
 def _check_text(text: str) -> None:
@@ -105,18 +115,14 @@ class Courier:
         self.hook_acks = hook_acks
         self.check_pending = check_pending
 
-    def _hook_plan(self, record: dict[str, Any], plan: dict[str, Any]) -> dict[str, Any] | None:
+    def _hook_plan(self, record: dict[str, Any], plan: Answer) -> Decision | Answers | None:
         """What a hook waiting for `record` would be given for `plan`; None when no hook can carry it."""
         waiter = self.hook_waiters.get(record["id"])
         if waiter is None or waiter.done():
             return None
-        if plan["type"] in ("decision", "answers"):
-            return plan
-        if plan["type"] == "option":
-            return claude.option_answer(record, plan["key"])
-        return None
+        return structured(record, plan)
 
-    async def hold(self, record: dict[str, Any], plan: dict[str, Any]) -> None:
+    async def hold(self, record: dict[str, Any], plan: Answer) -> None:
         """Wait (at most HOLD_SECONDS) until `plan` can be carried out: a hook waits that can carry it,
         or the pane shows a dialog. Only requests that ask in a dialog are held; an idle prompt takes
         its answer at once. Raises ApiError(409) when the request stops being pending meanwhile; after
@@ -128,8 +134,7 @@ class Courier:
         target, waited = pane_of(record), False
         # A hook that was waiting when the server was killed comes back within a second or two: its
         # structured decision is better than keys, so the dialog alone does not end the hold then.
-        hook_coming = record.get("hook_waiting") and (
-            plan["type"] in ("decision", "answers") or claude.option_answer(record, plan.get("key", "")))
+        hook_coming = record.get("hook_waiting") and structured(record, plan) is not None
         while True:
             self.check_pending(record)
             if self._hook_plan(record, plan) is not None:
@@ -148,7 +153,7 @@ class Courier:
             waited = True
             await asyncio.sleep(HOLD_POLL)
 
-    async def deliver(self, record: dict[str, Any], plan: dict[str, Any],
+    async def deliver(self, record: dict[str, Any], plan: Answer,
                       mark_typing: Callable[[dict[str, Any]], None]) -> str:
         """Deliver the answer: through the waiting hook when there is one, else by keystrokes
         (`mark_typing` runs just before the first key)."""
@@ -163,21 +168,21 @@ class Courier:
         socket, target = record.get("tmux_socket"), self._target(record)
         held = f" (waited {HOLD_SECONDS:g} s for it)" if record["kind"] in DIALOG_KINDS else ""
         try:
-            if plan["type"] == "text":
+            if isinstance(plan, Text):
                 if await dialog_options(socket, target):
                     raise ApiError(409, "dialog_showing",
                                    "the pane shows a dialog: text would be typed into it. Answer the dialog "
                                    "(decision, answers or option) first; nothing was typed")
                 mark_typing(record)
-                await tmux.send_text(socket, target, plan["text"])
-            elif plan["type"] == "option":
+                await tmux.send_text(socket, target, plan.text)
+            elif isinstance(plan, OptionKey):
                 before = await dialog_options(socket, target)
                 if not before:
                     raise ApiError(409, "no_prompt",
                                    f"the pane shows no menu and no hook is waiting for it{held}: the key would "
                                    "land in Claude's input box; nothing was typed")
                 mark_typing(record)
-                await self._press_on_dialog(socket, target, plan["key"], before)
+                await self._press_on_dialog(socket, target, plan.key, before)
             else:
                 await self._press_choice(socket, target, plan, held, lambda: mark_typing(record))
         except tmux.UnsafeSocket as e:
@@ -188,7 +193,7 @@ class Courier:
             raise ApiError(502, "tmux_failed", f"tmux failed: {e}; the request stays pending") from None
         return "keys"
 
-    async def _hand_to_hook(self, record: dict[str, Any], plan: dict[str, Any]) -> bool:
+    async def _hand_to_hook(self, record: dict[str, Any], plan: Decision | Answers) -> bool:
         """Give the decision to the waiting hook; False when no hook took it (then keys are used)."""
         id = record["id"]
         waiter = self.hook_waiters.get(id)
@@ -216,17 +221,17 @@ class Courier:
                                            " there is no pane to type into")
         return target
 
-    async def _press_choice(self, socket: str | None, target: str, plan: dict[str, Any], held: str,
+    async def _press_choice(self, socket: str | None, target: str, plan: Decision | Answers, held: str,
                             mark_typing: Callable[[], None]) -> None:
         """A decision or answer by keystrokes: find its key among the options on the live screen."""
         options = await dialog_options(socket, target)
         key: str | None = None
         if not options:
             pass  # no dialog: even Esc (deny) would land in Claude's input box, or interrupt it
-        elif plan["type"] == "decision":
-            key = claude.key_for_decision(plan["decision"], options)
+        elif isinstance(plan, Decision):
+            key = claude.key_for_decision(plan.decision, options)
         else:
-            answers = plan["answers"]
+            answers = plan.answers
             if len(answers) != 1:
                 raise ApiError(409, "needs_hook", "several questions at once can only be answered through the hook")
             key = claude.key_for_label(next(iter(answers.values())), options)
@@ -237,9 +242,9 @@ class Courier:
                            " nothing was typed", screen_options=[label for _, label in options])
         mark_typing()
         await self._press_on_dialog(socket, target, key, options)
-        if plan["type"] == "decision" and plan.get("message"):
+        if isinstance(plan, Decision) and plan.message:
             await asyncio.sleep(DENY_MESSAGE_PAUSE)
-            await tmux.send_text(socket, target, plan["message"])
+            await tmux.send_text(socket, target, plan.message)
 
     @staticmethod
     async def _press_on_dialog(socket: str | None, target: str, key: str,

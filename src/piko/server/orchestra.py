@@ -15,10 +15,13 @@ import secrets
 from datetime import datetime, timezone
 from typing import Any
 
+import msgspec
+
 from piko import claude, tmux
 from piko.server.event_keys import EventKeys, take_key
 from piko.server import delivery
 from piko.server.delivery import dialog_options, pane_of  # noqa: F401 (the watcher's and the routes')
+from piko.models import Kind, Option, Record, answer_response, answer_type
 from piko.server.errors import ApiError
 from piko.server.hub import Hub
 from piko.server.store import Store, StoreError
@@ -28,6 +31,18 @@ log = logging.getLogger("piko.orchestra")
 
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_record(kind: Kind, fields: dict[str, Any], extra: dict[str, Any], *, id: str,
+               stamp: str) -> dict[str, Any]:
+    """A new pending request of `kind` from an event's fields (claude.normalize_event), as the wire has it."""
+    options = claude.options_for(kind, fields["tool_input"], fields["permission_suggestions"])
+    record = Record(
+        id=id, status="pending", kind=kind,
+        **fields, extra=extra, options=[Option(**o) for o in options], created_at=stamp, updated_at=stamp)
+    out: dict[str, Any] = msgspec.to_builtins(record)
+    out["summary"] = claude.summary_of(out)
+    return out
 
 
 class Orchestra:
@@ -86,6 +101,7 @@ class Orchestra:
     def _save(self, record: dict[str, Any], **changes: Any) -> dict[str, Any]:
         """Write `record` with `changes`, then make them in memory (the caller announces it)."""
         changes["updated_at"] = now()
+        changes["summary"] = claude.summary_of({**record, **changes})
         self._write([], [{**record, **changes}])
         record.update(changes)
         return record
@@ -99,6 +115,7 @@ class Orchestra:
                                        hook_waiting=False)
         if response is not None:
             changes.update(response=response, response_type=response_type)
+        changes["resolution"] = claude.resolution_of({**record, **changes})
         self._write(list(inserts), [{**record, **changes}])
         record.update(changes)
         self.pending.pop(record["id"], None)
@@ -184,24 +201,10 @@ class Orchestra:
             return all(ran.get(k) == v for k, v in wanted.items())
         return True
 
-    def _create(self, kind: str, fields: dict[str, Any], extra: dict[str, Any],
+    def _create(self, kind: Kind, fields: dict[str, Any], extra: dict[str, Any],
                 replacing: dict[str, Any] | None, replaced_via: str = "replaced") -> dict[str, Any]:
         stamp = now()
-        record: dict[str, Any] = {
-            "id": secrets.token_hex(6),
-            "status": "pending",
-            "kind": kind,
-            **fields,
-            "extra": extra,
-            "options": claude.options_for(kind, fields["tool_input"], fields["permission_suggestions"]),
-            "hook_waiting": False,
-            "created_at": stamp,
-            "updated_at": stamp,
-            "resolved_at": None,
-            "response": None,
-            "response_type": None,
-            "resolved_via": None,
-        }
+        record = new_record(kind, fields, extra, id=secrets.token_hex(6), stamp=stamp)
         replaced = None
         if replacing is not None and replacing["id"] not in self._inflight:
             replaced = self._close(replacing, "resolved", replaced_via, inserts=(record,))
@@ -332,7 +335,7 @@ class Orchestra:
             self._inflight.pop(id, None)
             record.pop("typing_since", None)
             try:
-                self._close(record, "resolved", via, plan["response"], plan["type"])
+                self._close(record, "resolved", via, answer_response(plan), answer_type(plan))
             except ApiError as e:  # delivered, but not recorded: say so, lest it be answered again
                 raise ApiError(e.status, e.code, f"the answer was delivered ({via}) but could not be recorded "
                                f"({e.message}); do not answer it again: dismiss it once the store works") from None

@@ -12,6 +12,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Iterator
 
+from piko import claude
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS notifications (
     seq         INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -26,6 +28,16 @@ CREATE INDEX IF NOT EXISTS notifications_status ON notifications (status, seq);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 SCHEMA_VERSION = "1"
+
+
+def _load(data: str) -> dict[str, Any]:
+    """A stored record; one written before records had `summary` and `resolution` gets them now."""
+    record: dict[str, Any] = json.loads(data)
+    if "summary" not in record:
+        record["summary"] = claude.summary_of(record)
+    if "resolution" not in record:
+        record["resolution"] = claude.resolution_of(record)
+    return record
 
 
 class StoreError(Exception):
@@ -79,7 +91,7 @@ class Store:
 
     def get(self, id: str) -> dict[str, Any] | None:
         row = self.db.execute("SELECT data FROM notifications WHERE id = ?", (id,)).fetchone()
-        return json.loads(row[0]) if row else None
+        return _load(row[0]) if row else None
 
     def ids_with_prefix(self, prefix: str, limit: int = 10) -> list[str]:
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -91,7 +103,7 @@ class Store:
     def pending(self) -> Iterator[dict[str, Any]]:
         """Pending records, oldest first."""
         rows = self.db.execute("SELECT data FROM notifications WHERE status = 'pending' ORDER BY seq")
-        return (json.loads(r[0]) for r in rows)
+        return (_load(r[0]) for r in rows)
 
     def history(self, status: str | None, limit: int, before: int | None) -> tuple[list[dict], int | None]:
         """Records newest first, `limit` at a time; returns them and the cursor for the next page."""
@@ -108,4 +120,4 @@ class Store:
         rows = self.db.execute(sql, args).fetchall()
         page = rows[:limit]
         next_before = page[-1][0] if len(rows) > limit else None
-        return [json.loads(r[1]) for r in page], next_before
+        return [_load(r[1]) for r in page], next_before
