@@ -23,7 +23,7 @@ from piko.models import api_schema
 from piko.server import auth
 from piko.server.guard import Access, Guard, ws_subprotocol
 from piko.server.hub import Hub
-from piko.server.orchestra import ApiError, Orchestra, pane_of
+from piko.server.orchestra import ApiRefusal, Orchestra, pane_of
 from piko.server.sessions import Sessions
 from piko.server.store import Store
 from piko.server.waitkeys import WaitKeys
@@ -44,20 +44,20 @@ def error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
 
 
 async def read_json(request: Request) -> Any:
-    """The request body as JSON, at most MAX_BODY bytes; ApiError (400/413) otherwise."""
+    """The request body as JSON, at most MAX_BODY bytes; ApiRefusal (400/413) otherwise."""
     length = request.headers.get("content-length")
     if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
-        raise ApiError(413, "too_large", f"the body is larger than {MAX_BODY} bytes")
+        raise ApiRefusal(413, "too_large", f"the body is larger than {MAX_BODY} bytes")
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_BODY:
-            raise ApiError(413, "too_large", f"the body is larger than {MAX_BODY} bytes")
+            raise ApiRefusal(413, "too_large", f"the body is larger than {MAX_BODY} bytes")
         chunks.append(chunk)
     try:
         return json.loads(b"".join(chunks), parse_constant=_no_constants)
     except (ValueError, UnicodeDecodeError, RecursionError) as e:
-        raise ApiError(400, "bad_json", f"the body is not valid JSON: {e}") from None
+        raise ApiRefusal(400, "bad_json", f"the body is not valid JSON: {e}") from None
 
 
 def _no_constants(name: str) -> Any:
@@ -86,10 +86,10 @@ def create_app(store: Store, access: Access, *, on_startup: list | None = None) 
         """Proof, before a TCP client sends anything that matters, that this server holds the token."""
         nonce = request.query_params.get("nonce", "")
         if not 16 <= len(nonce) <= 128 or not NONCE_CHARS.issuperset(nonce):
-            raise ApiError(400, "bad_request", "nonce must be 16 to 128 letters, digits, '-' or '_'")
+            raise ApiRefusal(400, "bad_request", "nonce must be 16 to 128 letters, digits, '-' or '_'")
         local = request.scope.get("server")
         if not local or local[1] is None:
-            raise ApiError(400, "bad_request", "the proof is for TCP connections; the Unix socket needs none")
+            raise ApiRefusal(400, "bad_request", "the proof is for TCP connections; the Unix socket needs none")
         return JSONResponse({"proof": server_proof(access.token, nonce, local[0], local[1])}, headers=NO_CACHE)
 
     async def notify(request: Request) -> Response:
@@ -104,7 +104,7 @@ def create_app(store: Store, access: Access, *, on_startup: list | None = None) 
         if status == "pending":
             return JSONResponse({"notifications": list(orchestra.pending.values())})
         if status not in ("all", "resolved", "dismissed"):
-            raise ApiError(400, "bad_request", "status must be pending, all, resolved or dismissed")
+            raise ApiRefusal(400, "bad_request", "status must be pending, all, resolved or dismissed")
         limit = _int_param(request, "limit", 100, 1, HISTORY_LIMIT)
         before = _int_param(request, "before", None, 1, None)
         records, next_before = store.history(None if status == "all" else status, limit, before)
@@ -129,7 +129,7 @@ def create_app(store: Store, access: Access, *, on_startup: list | None = None) 
         except tmux.PaneGone:
             return JSONResponse({"lines": [], "pane_alive": False, "reason": "the pane is gone"})
         except tmux.TmuxError as e:
-            raise ApiError(502, "tmux_failed", f"tmux failed: {e}") from None
+            raise ApiRefusal(502, "tmux_failed", f"tmux failed: {e}") from None
         return JSONResponse({"lines": text.rstrip("\n").split("\n"), "pane_alive": True}, headers=NO_CACHE)
 
     async def wait(request: Request) -> Response:
@@ -138,13 +138,13 @@ def create_app(store: Store, access: Access, *, on_startup: list | None = None) 
         record = orchestra.get(request.path_params["id"])
         try:
             body = await read_json(request)
-        except ApiError as e:
+        except ApiRefusal as e:
             if e.status != 400:
                 raise
             body = None  # no body, or not JSON: no key
         if not isinstance(body, dict) or not wait_keys.check(record["id"], body.get("wait_key")):
             log.warning("refused a wait on %s without its key", record["id"])
-            raise ApiError(403, "wrong_wait_key", "only the hook that asked may wait for this decision: "
+            raise ApiRefusal(403, "wrong_wait_key", "only the hook that asked may wait for this decision: "
                                                   "send the wait_key its notify answer carried")
         if record["status"] != "pending":
             return JSONResponse({"status": "resolved", "output": None})
@@ -170,7 +170,7 @@ def create_app(store: Store, access: Access, *, on_startup: list | None = None) 
         return StreamingResponse(lines(), media_type="application/x-ndjson", headers=NO_CACHE)
 
     async def wait_is_post(request: Request) -> Response:
-        raise ApiError(405, "method_not_allowed", "waiting for a decision is a POST with the wait_key of the "
+        raise ApiRefusal(405, "method_not_allowed", "waiting for a decision is a POST with the wait_key of the "
                                                   "notify answer; to read a request, GET .../notifications/{id}")
 
     async def ws(websocket: WebSocket) -> None:
@@ -178,7 +178,7 @@ def create_app(store: Store, access: Access, *, on_startup: list | None = None) 
         await hub.serve(websocket, orchestra.snapshot_text)
 
     async def api_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, ApiError)
+        assert isinstance(exc, ApiRefusal)
         return error(exc.status, exc.code, exc.message, **exc.extra)
 
     async def http_error(request: Request, exc: Exception) -> Response:
@@ -216,7 +216,7 @@ def create_app(store: Store, access: Access, *, on_startup: list | None = None) 
     ]
     app = Starlette(
         routes=routes,
-        exception_handlers={ApiError: api_error, HTTPException: http_error},
+        exception_handlers={ApiRefusal: api_error, HTTPException: http_error},
         lifespan=lifespan,
     )
     app.state.orchestra = orchestra
@@ -233,5 +233,5 @@ def _int_param(request: Request, name: str, default: int | None, low: int, high:
         return default
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 12 or int(raw) < low or (high is not None and int(raw) > high):
         bound = f" and {high}" if high is not None else ""
-        raise ApiError(400, "bad_request", f"{name} must be a whole number between {low}{bound}")
+        raise ApiRefusal(400, "bad_request", f"{name} must be a whole number between {low}{bound}")
     return int(raw)

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from piko import claude, tmux
 from piko.models import Answer, Answers, Decision, OptionKey, Text
-from piko.server.errors import ApiError
+from piko.server.errors import ApiRefusal
 
 log = logging.getLogger("piko.delivery")
 
@@ -48,16 +48,16 @@ def plan(record: dict[str, Any], body: dict[str, Any]) -> Answer:
     """Check an answer (a /respond body) against `record` before anything is typed; returns what to deliver."""
     given = [k for k in ("response", "decision", "answers") if body.get(k) is not None]
     if len(given) != 1:
-        raise ApiError(400, "bad_request", "give exactly one of response, decision or answers")
+        raise ApiRefusal(400, "bad_request", "give exactly one of response, decision or answers")
     if "decision" in given:
         decision = body["decision"]
         if decision not in DECISIONS:
-            raise ApiError(400, "bad_request", "decision must be one of allow, always, deny")
+            raise ApiRefusal(400, "bad_request", "decision must be one of allow, always, deny")
         if record["kind"] != "permission":
-            raise ApiError(400, "bad_request", f"a {record['kind']} request takes no decision")
+            raise ApiRefusal(400, "bad_request", f"a {record['kind']} request takes no decision")
         message = body.get("message")
         if message is not None and (not isinstance(message, str) or decision != "deny"):
-            raise ApiError(400, "bad_request", "message is a string, and only for deny")
+            raise ApiRefusal(400, "bad_request", "message is a string, and only for deny")
         if message:
             _check_text(message)
         return Decision(decision=decision, message=message or None)
@@ -65,25 +65,25 @@ def plan(record: dict[str, Any], body: dict[str, Any]) -> Answer:
         answers = body["answers"]
         if (not isinstance(answers, dict) or not answers
                 or not all(isinstance(k, str) and isinstance(v, str) for k, v in answers.items())):
-            raise ApiError(400, "bad_request", 'answers must map question text to option label: {"question": "label"}')
+            raise ApiRefusal(400, "bad_request", 'answers must map question text to option label: {"question": "label"}')
         if any(claude.has_surrogate(text) for pair in answers.items() for text in pair):
-            raise ApiError(400, "bad_request", "answers hold a lone surrogate (half of a UTF-16 pair), which is"
+            raise ApiRefusal(400, "bad_request", "answers hold a lone surrogate (half of a UTF-16 pair), which is"
                            " not text; nothing was sent")
         if record["kind"] != "question":
-            raise ApiError(400, "bad_request", f"a {record['kind']} request takes no answers")
+            raise ApiRefusal(400, "bad_request", f"a {record['kind']} request takes no answers")
         return Answers(answers=answers)
     response = body["response"]
     if not isinstance(response, str):
-        raise ApiError(400, "bad_request", "response must be a string")
+        raise ApiRefusal(400, "bad_request", "response must be a string")
     response_type = body.get("response_type") or "text"
     if response_type == "option":
         if not (len(response) == 1 and response.isdigit() and response != "0"):
-            raise ApiError(400, "bad_request", "an option is a single digit 1-9")
+            raise ApiRefusal(400, "bad_request", "an option is a single digit 1-9")
         return OptionKey(key=response)
     if response_type != "text":
-        raise ApiError(400, "bad_request", "response_type must be text or option")
+        raise ApiRefusal(400, "bad_request", "response_type must be text or option")
     if len(response) > MAX_RESPONSE_CHARS:
-        raise ApiError(400, "bad_request", f"response is longer than {MAX_RESPONSE_CHARS} characters")
+        raise ApiRefusal(400, "bad_request", f"response is longer than {MAX_RESPONSE_CHARS} characters")
     _check_text(response)
     return Text(text=response)
 
@@ -102,12 +102,12 @@ def _check_text(text: str) -> None:
     try:
         tmux.check_text(text)
     except ValueError as e:
-        raise ApiError(400, "bad_request", str(e)) from None
+        raise ApiRefusal(400, "bad_request", str(e)) from None
 
 
 class Courier:
     """Delivers answers. Shares the orchestra's table of waiting hooks and their acknowledgements;
-    `check_pending` raises ApiError(409) once the request is no longer pending."""
+    `check_pending` raises ApiRefusal(409) once the request is no longer pending."""
 
     def __init__(self, hook_waiters: dict[str, asyncio.Future], hook_acks: dict[str, asyncio.Future],
                  check_pending: Callable[[dict[str, Any]], None]) -> None:
@@ -125,7 +125,7 @@ class Courier:
     async def hold(self, record: dict[str, Any], plan: Answer) -> None:
         """Wait (at most HOLD_SECONDS) until `plan` can be carried out: a hook waits that can carry it,
         or the pane shows a dialog. Only requests that ask in a dialog are held; an idle prompt takes
-        its answer at once. Raises ApiError(409) when the request stops being pending meanwhile; after
+        its answer at once. Raises ApiRefusal(409) when the request stops being pending meanwhile; after
         the hold, deliver() says why what is still missing stops the answer."""
         if record["kind"] not in DIALOG_KINDS:
             return
@@ -161,7 +161,7 @@ class Courier:
         if hooked is not None and await self._hand_to_hook(record, hooked):
             return "hook"
         if record.get("typing_since"):
-            raise ApiError(409, "typing_interrupted",
+            raise ApiRefusal(409, "typing_interrupted",
                            f"the server stopped while an answer was being typed into the pane (at "
                            f"{record['typing_since']}): it may have arrived. Look at the pane; answer there or "
                            "dismiss this request. Nothing was typed now")
@@ -170,7 +170,7 @@ class Courier:
         try:
             if isinstance(plan, Text):
                 if await dialog_options(socket, target):
-                    raise ApiError(409, "dialog_showing",
+                    raise ApiRefusal(409, "dialog_showing",
                                    "the pane shows a dialog: text would be typed into it. Answer the dialog "
                                    "(decision, answers or option) first; nothing was typed")
                 mark_typing(record)
@@ -178,7 +178,7 @@ class Courier:
             elif isinstance(plan, OptionKey):
                 before = await dialog_options(socket, target)
                 if not before:
-                    raise ApiError(409, "no_prompt",
+                    raise ApiRefusal(409, "no_prompt",
                                    f"the pane shows no menu and no hook is waiting for it{held}: the key would "
                                    "land in Claude's input box; nothing was typed")
                 mark_typing(record)
@@ -186,11 +186,11 @@ class Courier:
             else:
                 await self._press_choice(socket, target, plan, held, lambda: mark_typing(record))
         except tmux.UnsafeSocket as e:
-            raise ApiError(409, "unsafe_socket", f"{e}; nothing was typed") from None
+            raise ApiRefusal(409, "unsafe_socket", f"{e}; nothing was typed") from None
         except tmux.PaneGone as e:
-            raise ApiError(410, "pane_gone", f"the agent's tmux pane {target} is gone ({e}); the request stays pending") from None
+            raise ApiRefusal(410, "pane_gone", f"the agent's tmux pane {target} is gone ({e}); the request stays pending") from None
         except tmux.TmuxError as e:
-            raise ApiError(502, "tmux_failed", f"tmux failed: {e}; the request stays pending") from None
+            raise ApiRefusal(502, "tmux_failed", f"tmux failed: {e}; the request stays pending") from None
         return "keys"
 
     async def _hand_to_hook(self, record: dict[str, Any], plan: Decision | Answers) -> bool:
@@ -217,7 +217,7 @@ class Courier:
     def _target(record: dict[str, Any]) -> str:
         target = pane_of(record)
         if target is None:
-            raise ApiError(409, "no_pane", "this request came from outside tmux and no hook is waiting for it:"
+            raise ApiRefusal(409, "no_pane", "this request came from outside tmux and no hook is waiting for it:"
                                            " there is no pane to type into")
         return target
 
@@ -233,11 +233,11 @@ class Courier:
         else:
             answers = plan.answers
             if len(answers) != 1:
-                raise ApiError(409, "needs_hook", "several questions at once can only be answered through the hook")
+                raise ApiRefusal(409, "needs_hook", "several questions at once can only be answered through the hook")
             key = claude.key_for_label(next(iter(answers.values())), options)
         if key is None:
             what = f"dialog and no hook is waiting for it{held}" if not options else "option"
-            raise ApiError(409, "no_prompt",
+            raise ApiRefusal(409, "no_prompt",
                            f"the pane does not show the {what} (was it answered in the terminal?);"
                            " nothing was typed", screen_options=[label for _, label in options])
         mark_typing()
@@ -262,5 +262,5 @@ class Courier:
                 await asyncio.sleep(0.05)
                 if await dialog_options(socket, target) != options:
                     return
-        raise ApiError(502, "keys_not_taken",
+        raise ApiRefusal(502, "keys_not_taken",
                        "the key was pressed but the dialog is still on the screen; the request stays pending")

@@ -22,7 +22,7 @@ from piko.server.event_keys import EventKeys, take_key
 from piko.server import delivery
 from piko.server.delivery import dialog_options, pane_of  # noqa: F401 (the watcher's and the routes')
 from piko.models import Kind, Option, Record, answer_response, answer_type
-from piko.server.errors import ApiError
+from piko.server.errors import ApiRefusal
 from piko.server.hub import Hub
 from piko.server.store import Store, StoreError
 
@@ -77,7 +77,7 @@ class Orchestra:
     def get(self, id: str) -> dict[str, Any]:
         record = self.pending.get(id) or self.store.get(id)
         if record is None:
-            raise ApiError(404, "not_found", f"no request with id {id!r}")
+            raise ApiRefusal(404, "not_found", f"no request with id {id!r}")
         return record
 
     def pending_for_session(self, session_id: str) -> dict[str, Any] | None:
@@ -95,7 +95,7 @@ class Orchestra:
             self.store.write_many(inserts, updates)
         except StoreError as e:
             log.error("store write failed: %s", e)
-            raise ApiError(503, "store_failed",
+            raise ApiRefusal(503, "store_failed",
                            f"the change could not be saved ({e}); nothing was changed, try again") from None
 
     def _save(self, record: dict[str, Any], **changes: Any) -> dict[str, Any]:
@@ -142,12 +142,12 @@ class Orchestra:
         try:
             fields, extra = claude.normalize_event(body)
         except claude.PayloadError as e:
-            raise ApiError(400, "bad_request", str(e)) from None
+            raise ApiRefusal(400, "bad_request", str(e)) from None
         if fields["tmux_socket"]:
             try:
                 tmux.check_socket(fields["tmux_socket"])
             except tmux.UnsafeSocket as e:
-                raise ApiError(400, "bad_request", f"tmux_socket refused: {e}") from None
+                raise ApiRefusal(400, "bad_request", f"tmux_socket refused: {e}") from None
             except tmux.PaneGone:
                 pass  # its tmux server is gone (a spooled event): the request is kept, answering it says so
         event = fields["hook_event_name"]
@@ -177,7 +177,7 @@ class Orchestra:
         try:
             key = take_key(body)
         except ValueError as e:
-            raise ApiError(400, "bad_request", str(e)) from None
+            raise ApiRefusal(400, "bad_request", str(e)) from None
         if key is not None and self.event_keys.seen(key):
             return {"id": None, "action": "duplicate", "notification": None}
         answer = self.ingest(body)
@@ -241,7 +241,7 @@ class Orchestra:
         named.pop("names_given")
         try:
             self._save(record, **named)
-        except ApiError:
+        except ApiRefusal:
             return  # logged; the request keeps working without its session's name
         self._announce("updated", record)
 
@@ -260,7 +260,7 @@ class Orchestra:
         record = self.get(id)
         self._check_pending(record)
         if id in self._inflight:
-            raise ApiError(409, "already_resolved", f"request {id} is being answered right now",
+            raise ApiRefusal(409, "already_resolved", f"request {id} is being answered right now",
                            notification=record)
         self._close(record, "dismissed", "dismiss")
         self._announce("dismissed", record)
@@ -301,7 +301,7 @@ class Orchestra:
             return
         try:
             self._save(record, hook_waiting=waiting)
-        except ApiError:
+        except ApiRefusal:
             return  # logged; hook_waiting is only shown, the hook keeps waiting either way
         self._announce("updated", record)
 
@@ -309,10 +309,10 @@ class Orchestra:
 
     async def respond(self, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict):
-            raise ApiError(400, "bad_request", "the body must be a JSON object")
+            raise ApiRefusal(400, "bad_request", "the body must be a JSON object")
         id = body.get("notification_id")
         if not isinstance(id, str) or not id:
-            raise ApiError(400, "bad_request", "notification_id (a string) is required")
+            raise ApiRefusal(400, "bad_request", "notification_id (a string) is required")
         record = self.get(id)
         plan = delivery.plan(record, body)
         self._check_pending(record)
@@ -336,8 +336,8 @@ class Orchestra:
             record.pop("typing_since", None)
             try:
                 self._close(record, "resolved", via, answer_response(plan), answer_type(plan))
-            except ApiError as e:  # delivered, but not recorded: say so, lest it be answered again
-                raise ApiError(e.status, e.code, f"the answer was delivered ({via}) but could not be recorded "
+            except ApiRefusal as e:  # delivered, but not recorded: say so, lest it be answered again
+                raise ApiRefusal(e.status, e.code, f"the answer was delivered ({via}) but could not be recorded "
                                f"({e.message}); do not answer it again: dismiss it once the store works") from None
             self._announce("resolved", record)
             return {"ok": True, "delivered_via": via, "notification": record}
@@ -355,6 +355,6 @@ class Orchestra:
 
     def _check_pending(self, record: dict[str, Any]) -> None:
         if record["status"] != "pending" or record["id"] not in self.pending:
-            raise ApiError(409, "already_resolved",
+            raise ApiRefusal(409, "already_resolved",
                            f"request {record['id']} was already {record['status']} ({record.get('resolved_via')});"
                            " nothing was typed", notification=record)

@@ -93,13 +93,6 @@ class Store:
         row = self.db.execute("SELECT data FROM notifications WHERE id = ?", (id,)).fetchone()
         return _load(row[0]) if row else None
 
-    def ids_with_prefix(self, prefix: str, limit: int = 10) -> list[str]:
-        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        rows = self.db.execute(
-            "SELECT id FROM notifications WHERE id LIKE ? ESCAPE '\\' LIMIT ?", (escaped + "%", limit)
-        )
-        return [r[0] for r in rows]
-
     def pending(self) -> Iterator[dict[str, Any]]:
         """Pending records, oldest first."""
         rows = self.db.execute("SELECT data FROM notifications WHERE status = 'pending' ORDER BY seq")
