@@ -10,19 +10,17 @@ rules stay: no option key without a menu on the screen, no text into a showing d
 from __future__ import annotations
 
 import asyncio
-import logging
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 from piko import claude, tmux
 from piko.models import Answer, Answers, Decision, OptionKey, Text
 from piko.server.errors import ApiRefusal
+from piko.server.mailbox import Mailbox
 
-log = logging.getLogger("piko.delivery")
 
 DECISIONS = ("allow", "always", "deny")
 MAX_RESPONSE_CHARS = 100_000
 DENY_MESSAGE_PAUSE = 0.4  # after pressing No, before typing the message for Claude
-HOOK_ACK_TIMEOUT = 2.0  # how long a decision handed to a hook may take to leave the server
 KEY_CHECK_TIMEOUT = 1.5  # how long a pressed key may take to close the dialog on screen
 HOLD_SECONDS = 5.0  # how long an answer may wait for its dialog or its hook
 HOLD_POLL = 0.1
@@ -32,16 +30,41 @@ DIALOG_KINDS = ("permission", "question")  # requests whose answer goes to a dia
 
 def pane_of(record: dict[str, Any]) -> str | None:
     """The tmux target of a request: its pane, else its session's active pane (exact name), else None."""
-    if record.get("tmux_target"):
-        return record["tmux_target"]
-    if record.get("tmux_session"):
-        return f"={record['tmux_session']}:"
+    target, session = record.get("tmux_target"), record.get("tmux_session")
+    if isinstance(target, str) and target:
+        return target
+    if isinstance(session, str) and session:
+        return f"={session}:"
     return None
 
 
-async def dialog_options(socket: str | None, target: str) -> list[tuple[str, str]]:
-    """The options of the Claude Code dialog the pane shows now; [] when none. Raises tmux errors."""
-    return claude.screen_options(await tmux.capture(socket, target, join=True))
+class Panes(Protocol):
+    """What delivery needs of tmux: read a pane's screen, type into it. Raises tmux.TmuxError (PaneGone,
+    UnsafeSocket) as tmux.py does. In-process tests give a fake pane."""
+
+    async def capture(self, socket: str | None, target: str, history: int = 0, *, join: bool = False) -> str: ...
+
+    async def send_text(self, socket: str | None, target: str, text: str) -> None: ...
+
+    async def send_key(self, socket: str | None, target: str, key: str) -> None: ...
+
+    async def session_name(self, socket: str | None, target: str) -> str: ...
+
+
+class TmuxPanes:
+    """The real panes, through tmux (tmux.py)."""
+
+    async def capture(self, socket: str | None, target: str, history: int = 0, *, join: bool = False) -> str:
+        return await tmux.capture(socket, target, history, join=join)
+
+    async def send_text(self, socket: str | None, target: str, text: str) -> None:
+        await tmux.send_text(socket, target, text)
+
+    async def send_key(self, socket: str | None, target: str, key: str) -> None:
+        await tmux.send_key(socket, target, key)
+
+    async def session_name(self, socket: str | None, target: str) -> str:
+        return await tmux.run(socket, "display-message", "-p", "-t", target, "#{session_name}")
 
 
 def plan(record: dict[str, Any], body: dict[str, Any]) -> Answer:
@@ -106,19 +129,21 @@ def _check_text(text: str) -> None:
 
 
 class Courier:
-    """Delivers answers. Shares the orchestra's table of waiting hooks and their acknowledgements;
-    `check_pending` raises ApiRefusal(409) once the request is no longer pending."""
+    """Delivers answers: to the hook waiting in `mailbox`, else as keys into `panes`. `check_pending`
+    raises ApiRefusal(409) once the request is no longer pending."""
 
-    def __init__(self, hook_waiters: dict[str, asyncio.Future], hook_acks: dict[str, asyncio.Future],
-                 check_pending: Callable[[dict[str, Any]], None]) -> None:
-        self.hook_waiters = hook_waiters
-        self.hook_acks = hook_acks
+    def __init__(self, mailbox: Mailbox, panes: Panes, check_pending: Callable[[dict[str, Any]], None]) -> None:
+        self.mailbox = mailbox
+        self.panes = panes
         self.check_pending = check_pending
+
+    async def dialog_options(self, socket: str | None, target: str) -> list[tuple[str, str]]:
+        """The options of the Claude Code dialog the pane shows now; [] when none. Raises tmux errors."""
+        return claude.screen_options(await self.panes.capture(socket, target, join=True))
 
     def _hook_plan(self, record: dict[str, Any], plan: Answer) -> Decision | Answers | None:
         """What a hook waiting for `record` would be given for `plan`; None when no hook can carry it."""
-        waiter = self.hook_waiters.get(record["id"])
-        if waiter is None or waiter.done():
+        if not self.mailbox.waiting(record["id"]):
             return None
         return structured(record, plan)
 
@@ -141,7 +166,7 @@ class Courier:
                 return
             if target is not None and not (hook_coming and record.get("hook_waiting")):
                 try:
-                    drawn = bool(await dialog_options(record.get("tmux_socket"), target))
+                    drawn = bool(await self.dialog_options(record.get("tmux_socket"), target))
                 except tmux.TmuxError:
                     return  # deliver() reports it
                 if drawn:
@@ -169,14 +194,14 @@ class Courier:
         held = f" (waited {HOLD_SECONDS:g} s for it)" if record["kind"] in DIALOG_KINDS else ""
         try:
             if isinstance(plan, Text):
-                if await dialog_options(socket, target):
+                if await self.dialog_options(socket, target):
                     raise ApiRefusal(409, "dialog_showing",
                                    "the pane shows a dialog: text would be typed into it. Answer the dialog "
                                    "(decision, answers or option) first; nothing was typed")
                 mark_typing(record)
-                await tmux.send_text(socket, target, plan.text)
+                await self.panes.send_text(socket, target, plan.text)
             elif isinstance(plan, OptionKey):
-                before = await dialog_options(socket, target)
+                before = await self.dialog_options(socket, target)
                 if not before:
                     raise ApiRefusal(409, "no_prompt",
                                    f"the pane shows no menu and no hook is waiting for it{held}: the key would "
@@ -195,23 +220,7 @@ class Courier:
 
     async def _hand_to_hook(self, record: dict[str, Any], plan: Decision | Answers) -> bool:
         """Give the decision to the waiting hook; False when no hook took it (then keys are used)."""
-        id = record["id"]
-        waiter = self.hook_waiters.get(id)
-        if waiter is None or waiter.done():
-            return False
-        ack: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.hook_acks[id] = ack
-        try:
-            waiter.set_result(claude.hook_decision(record, plan))
-            await asyncio.wait_for(ack, HOOK_ACK_TIMEOUT)
-            return True
-        except asyncio.TimeoutError:
-            log.warning("the hook for %s did not take its decision; answering with keys", id)
-            return False
-        finally:
-            self.hook_acks.pop(id, None)
-            if self.hook_waiters.get(id) is waiter:
-                del self.hook_waiters[id]
+        return await self.mailbox.hand(record["id"], claude.hook_decision(record, plan))
 
     @staticmethod
     def _target(record: dict[str, Any]) -> str:
@@ -224,7 +233,7 @@ class Courier:
     async def _press_choice(self, socket: str | None, target: str, plan: Decision | Answers, held: str,
                             mark_typing: Callable[[], None]) -> None:
         """A decision or answer by keystrokes: find its key among the options on the live screen."""
-        options = await dialog_options(socket, target)
+        options = await self.dialog_options(socket, target)
         key: str | None = None
         if not options:
             pass  # no dialog: even Esc (deny) would land in Claude's input box, or interrupt it
@@ -244,10 +253,9 @@ class Courier:
         await self._press_on_dialog(socket, target, key, options)
         if isinstance(plan, Decision) and plan.message:
             await asyncio.sleep(DENY_MESSAGE_PAUSE)
-            await tmux.send_text(socket, target, plan.message)
+            await self.panes.send_text(socket, target, plan.message)
 
-    @staticmethod
-    async def _press_on_dialog(socket: str | None, target: str, key: str,
+    async def _press_on_dialog(self, socket: str | None, target: str, key: str,
                                options: list[tuple[str, str]]) -> None:
         """Press `key` on the dialog showing `options`, and check that the dialog went away.
 
@@ -256,11 +264,11 @@ class Courier:
         """
         loop = asyncio.get_running_loop()
         for attempt in range(2):
-            await tmux.send_key(socket, target, key)
+            await self.panes.send_key(socket, target, key)
             deadline = loop.time() + KEY_CHECK_TIMEOUT / (2 - attempt)
             while loop.time() < deadline:
                 await asyncio.sleep(0.05)
-                if await dialog_options(socket, target) != options:
+                if await self.dialog_options(socket, target) != options:
                     return
         raise ApiRefusal(502, "keys_not_taken",
                        "the key was pressed but the dialog is still on the screen; the request stays pending")

@@ -166,10 +166,10 @@ def serve(host: str, port: int, home: Path, *, allowed_hosts: tuple[str, ...] = 
     from piko.server import startup  # spool ingestion and background watchers
 
     app = create_app(store, access, on_startup=startup.tasks(home))
-    orchestra = app.app.state.orchestra  # type: ignore[attr-defined]
+    orchestra = app.orchestra
 
     url = access.base_url
-    sessions = app.app.state.sessions  # type: ignore[attr-defined]
+    sessions = app.sessions
     code, _ = sessions.new_login_code()
     secs = sessions.link_seconds
     within = f"{secs // 60} minutes" if secs % 60 == 0 and secs >= 120 else f"{secs} seconds"
