@@ -171,7 +171,7 @@ def test_only_panes_that_changed_are_read_again(tmp_path, tmux):
     async def scenario() -> tuple[list[int], list[int], list[int], list[str]]:
         orchestra = Orchestra(Store(tmp_path / "piko.db"), Hub())
         for pane in panes:
-            orchestra.ingest(hook_payload("PermissionRequest-Bash") | {
+            await orchestra.ingest(hook_payload("PermissionRequest-Bash") | {
                 "session_id": pane, "tmux_target": pane, "tmux_socket": tmux.socket_path,
                 "tmux_session": "agent"})
         watcher = Watcher(orchestra)

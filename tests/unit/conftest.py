@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
-from typing import AsyncIterator
+from typing import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -76,10 +76,11 @@ def pane() -> FakePane:
 
 
 @pytest.fixture
-def app(tmp_path: Path, pane: FakePane) -> App:
+def app(tmp_path: Path, pane: FakePane) -> Iterator[App]:
     store = Store(tmp_path / "state.db")
     access = Access.for_server(TOKEN, "127.0.0.1", PORT)
-    return create_app(store, access, panes=pane, clock=FakeClock())
+    yield create_app(store, access, panes=pane, clock=FakeClock())
+    store.close()
 
 
 @pytest.fixture

@@ -121,7 +121,7 @@ async def hello(request: Request) -> Response:
 
 async def notify(request: Request) -> Response:
     the = parts(request)
-    answer = the.orchestra.ingest_once(await read_json(request))
+    answer = await the.orchestra.ingest_once(await read_json(request))
     record = answer.get("notification")
     if answer["action"] == "created" and record and record["hook_event_name"] == "PermissionRequest":
         answer = {**answer, "wait_key": the.wait_keys.issue(record["id"])}  # for the hook that asked, only
@@ -146,7 +146,7 @@ async def one_request(request: Request) -> Response:
 
 
 async def dismiss(request: Request) -> Response:
-    return JSONResponse({"ok": True, "notification": parts(request).orchestra.dismiss(request.path_params["id"])})
+    return JSONResponse({"ok": True, "notification": await parts(request).orchestra.dismiss(request.path_params["id"])})
 
 
 async def respond(request: Request) -> Response:
@@ -186,7 +186,7 @@ async def wait(request: Request) -> Response:
                                                 "send the wait_key its notify answer carried")
     if record["status"] != "pending":
         return JSONResponse({"status": "resolved", "output": None})
-    future = orchestra.attach_hook(record)
+    future = await orchestra.attach_hook(record)
 
     async def lines() -> AsyncIterator[bytes]:
         try:

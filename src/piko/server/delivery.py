@@ -10,7 +10,7 @@ rules stay: no option key without a menu on the screen, no text into a showing d
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable, Protocol
+from typing import Any, Awaitable, Callable, Protocol
 
 from piko import claude, tmux
 from piko.models import Answer, Answers, Decision, OptionKey, Text
@@ -179,7 +179,7 @@ class Courier:
             await asyncio.sleep(HOLD_POLL)
 
     async def deliver(self, record: dict[str, Any], plan: Answer,
-                      mark_typing: Callable[[dict[str, Any]], None]) -> str:
+                      mark_typing: Callable[[dict[str, Any]], Awaitable[None]]) -> str:
         """Deliver the answer: through the waiting hook when there is one, else by keystrokes
         (`mark_typing` runs just before the first key)."""
         hooked = self._hook_plan(record, plan)
@@ -198,7 +198,7 @@ class Courier:
                     raise ApiRefusal(409, "dialog_showing",
                                    "the pane shows a dialog: text would be typed into it. Answer the dialog "
                                    "(decision, answers or option) first; nothing was typed")
-                mark_typing(record)
+                await mark_typing(record)
                 await self.panes.send_text(socket, target, plan.text)
             elif isinstance(plan, OptionKey):
                 before = await self.dialog_options(socket, target)
@@ -206,7 +206,7 @@ class Courier:
                     raise ApiRefusal(409, "no_prompt",
                                    f"the pane shows no menu and no hook is waiting for it{held}: the key would "
                                    "land in Claude's input box; nothing was typed")
-                mark_typing(record)
+                await mark_typing(record)
                 await self._press_on_dialog(socket, target, plan.key, before)
             else:
                 await self._press_choice(socket, target, plan, held, lambda: mark_typing(record))
@@ -231,7 +231,7 @@ class Courier:
         return target
 
     async def _press_choice(self, socket: str | None, target: str, plan: Decision | Answers, held: str,
-                            mark_typing: Callable[[], None]) -> None:
+                            mark_typing: Callable[[], Awaitable[None]]) -> None:
         """A decision or answer by keystrokes: find its key among the options on the live screen."""
         options = await self.dialog_options(socket, target)
         key: str | None = None
@@ -249,7 +249,7 @@ class Courier:
             raise ApiRefusal(409, "no_prompt",
                            f"the pane does not show the {what} (was it answered in the terminal?);"
                            " nothing was typed", screen_options=[label for _, label in options])
-        mark_typing()
+        await mark_typing()
         await self._press_on_dialog(socket, target, key, options)
         if isinstance(plan, Decision) and plan.message:
             await asyncio.sleep(DENY_MESSAGE_PAUSE)

@@ -13,7 +13,7 @@ import json
 import logging
 import secrets
 from datetime import datetime, timezone
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Coroutine, Literal
 
 from piko import claude, tmux
 from piko.models import ChangeKind, answer_response, answer_type
@@ -46,7 +46,10 @@ class Orchestra:
         self._by_session: dict[str, str] = {
             r["session_id"]: r["id"] for r in self.pending.values() if r.get("session_id")}
         self._snapshot: str | None = None
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks: dict[str, asyncio.Lock] = {}  # one answer at a time per request
+        # Every change is computed, written and made under this lock: the write is awaited (on the
+        # store's writer thread), and no other change may be computed from the state before it.
+        self._changing = asyncio.Lock()
         # Requests whose answer is being delivered: lifecycle resolutions that arrive meanwhile wait
         # here, so the answer (not the event our own keystrokes caused) is what the record keeps.
         self._inflight: dict[str, list[str]] = {}
@@ -80,28 +83,28 @@ class Orchestra:
         self._snapshot = None
         self.hub.broadcast({"type": kind, "notification": record})
 
-    def _write(self, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
+    async def _write(self, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
         try:
-            self.store.write_many(inserts, updates)
+            await self.store.write_many(inserts, updates)
         except StoreError as e:
             log.error("store write failed: %s", e)
             raise ApiRefusal(503, "store_failed",
                            f"the change could not be saved ({e}); nothing was changed, try again") from None
 
-    def _save(self, record: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    async def _save(self, record: dict[str, Any], **changes: Any) -> dict[str, Any]:
         """Write `record` with `changes`, then make them in memory (the caller announces it)."""
         changes = lifecycle.updating(record, changes, self.clock())
-        self._write([], [{**record, **changes}])
+        await self._write([], [{**record, **changes}])
         record.update(changes)
         return record
 
-    def _close(self, record: dict[str, Any], status: Literal["resolved", "dismissed"], via: str,
+    async def _close(self, record: dict[str, Any], status: Literal["resolved", "dismissed"], via: str,
                response: str | dict[str, str] | None = None,
                response_type: str | None = None, *, inserts: tuple[dict[str, Any], ...] = ()) -> dict[str, Any]:
         """Mark `record` resolved/dismissed: written (with `inserts`, in the same transaction), then in
         memory. The caller announces it."""
         changes = lifecycle.closing(record, status, via, self.clock(), response, response_type)
-        self._write(list(inserts), [{**record, **changes}])
+        await self._write(list(inserts), [{**record, **changes}])
         record.update(changes)
         self.pending.pop(record["id"], None)
         self._locks.pop(record["id"], None)  # anyone still waiting on it holds it, and will see this
@@ -110,18 +113,29 @@ class Orchestra:
         self.mailbox.release(record["id"])  # resolved some other way: the hook exits silently
         return record
 
-    def resolve(self, record: dict[str, Any], via: str) -> dict[str, Any] | None:
-        """Resolve a pending request because its session moved on; deferred while an answer is in flight."""
+    async def resolve(self, record: dict[str, Any], via: str) -> dict[str, Any] | None:
+        """Resolve a pending request because its session moved on (the watcher saw it); deferred while an
+        answer is in flight. None when deferred, or no longer pending."""
+        async with self._changing:
+            if record["status"] != "pending" or record["id"] not in self.pending:
+                return None
+            return await self._resolve(record, via)
+
+    async def _resolve(self, record: dict[str, Any], via: str) -> dict[str, Any] | None:
         deferred = self._inflight.get(record["id"])
         if deferred is not None:
             deferred.append(via)
             return None
-        self._close(record, "resolved", via)
+        await self._close(record, "resolved", via)
         self._announce("resolved", record)
         return record
 
-    def ingest(self, body: Any) -> dict[str, Any]:
+    async def ingest(self, body: Any) -> dict[str, Any]:
         """Apply one hook event; returns the notify answer."""
+        async with self._changing:
+            return await self._ingest(body)
+
+    async def _ingest(self, body: Any) -> dict[str, Any]:
         try:
             fields, extra = claude.normalize_event(body)
         except claude.PayloadError as e:
@@ -137,37 +151,38 @@ class Orchestra:
         current = self.pending_for_session(session) if session else None
         change = lifecycle.apply_event(fields, extra, current, new_id=secrets.token_hex(6), stamp=self.clock())
         if isinstance(change, lifecycle.Enrich):
-            self._save(change.record, **change.changes)
+            await self._save(change.record, **change.changes)
             self._announce("updated", change.record)
             return {"id": change.record["id"], "action": "updated", "notification": change.record}
         if isinstance(change, lifecycle.Create):
-            return self._create(change)
+            return await self._create(change)
         if isinstance(change, lifecycle.Resolve):
-            resolved = self.resolve(change.record, change.via)
+            resolved = await self._resolve(change.record, change.via)
             return {"id": change.record["id"], "action": "resolved" if resolved else "deferred",
                     "notification": resolved}
         return {"id": None, "action": "ignored", "notification": None}
 
-    def ingest_once(self, body: Any) -> dict[str, Any]:
+    async def ingest_once(self, body: Any) -> dict[str, Any]:
         """`ingest`, once per idempotency key (a hook may post an event, time out, and spool it too)."""
         try:
             key = take_key(body)
         except ValueError as e:
             raise ApiRefusal(400, "bad_request", str(e)) from None
-        if key is not None and self.event_keys.seen(key):
-            return {"id": None, "action": "duplicate", "notification": None}
-        answer = self.ingest(body)
-        if key is not None:
-            self.event_keys.remember(key)
-        return answer
+        async with self._changing:
+            if key is not None and self.event_keys.seen(key):
+                return {"id": None, "action": "duplicate", "notification": None}
+            answer = await self._ingest(body)
+            if key is not None:
+                self.event_keys.remember(key)
+            return answer
 
-    def _create(self, change: lifecycle.Create) -> dict[str, Any]:
+    async def _create(self, change: lifecycle.Create) -> dict[str, Any]:
         record, replacing = change.record, change.replaces
         replaced = None
         if replacing is not None and replacing["id"] not in self._inflight:
-            replaced = self._close(replacing, "resolved", change.via, inserts=(record,))
+            replaced = await self._close(replacing, "resolved", change.via, inserts=(record,))
         else:
-            self._write([record], [])
+            await self._write([record], [])
             if replacing is not None:
                 self._inflight[replacing["id"]].append(change.via)
         self.pending[record["id"]] = record
@@ -177,9 +192,7 @@ class Orchestra:
             self._announce("resolved", replaced)
         self._announce("created", record)
         if record["tmux_target"] and not record["tmux_session"]:
-            task = asyncio.get_running_loop().create_task(self._name_session(record))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            self._spawn(self._name_session(record))
         return {"id": record["id"], "action": "created", "notification": record}
 
     async def _name_session(self, record: dict[str, Any]) -> None:
@@ -192,49 +205,60 @@ class Orchestra:
         named = lifecycle.session_named(record, name)
         if named is None:
             return
-        try:
-            self._save(record, **named)
-        except ApiRefusal:
-            return  # logged; the request keeps working without its session's name
-        self._announce("updated", record)
+        async with self._changing:
+            if record["status"] != "pending" or record.get("tmux_session"):
+                return
+            try:
+                await self._save(record, **named)
+            except ApiRefusal:
+                return  # logged; the request keeps working without its session's name
+            self._announce("updated", record)
 
-    def dismiss(self, id: str) -> dict[str, Any]:
+    async def dismiss(self, id: str) -> dict[str, Any]:
         record = self.get(id)
-        self._check_pending(record)
-        if id in self._inflight:
-            raise ApiRefusal(409, "already_resolved", f"request {id} is being answered right now",
-                           notification=record)
-        self._close(record, "dismissed", "dismiss")
-        self._announce("dismissed", record)
-        return record
+        async with self._changing:
+            self._check_pending(record)
+            if id in self._inflight:
+                raise ApiRefusal(409, "already_resolved", f"request {id} is being answered right now",
+                                 notification=record)
+            await self._close(record, "dismissed", "dismiss")
+            self._announce("dismissed", record)
+            return record
 
     def shutdown(self) -> None:
         """Release every waiting hook at once: the server is going away (the hook retries)."""
         self.mailbox.close()
 
-    def attach_hook(self, record: dict[str, Any]) -> asyncio.Future[HookOutput | None]:
+    async def attach_hook(self, record: dict[str, Any]) -> asyncio.Future[HookOutput | None]:
         """A PermissionRequest hook starts waiting for the decision on `record`."""
         future = self.mailbox.attach(record["id"])
-        self.set_hook_waiting(record, True)
+        await self.set_hook_waiting(record, True)
         return future
 
     def detach_hook(self, record: dict[str, Any], future: asyncio.Future[HookOutput | None]) -> None:
-        """The hook's connection ended (answered, timed out, killed, or the server is stopping)."""
+        """The hook's connection ended (answered, timed out, killed, or the server is stopping); the record
+        says so once the store has it."""
         if self.mailbox.detach(record["id"], future):
-            self.set_hook_waiting(record, False)
+            self._spawn(self.set_hook_waiting(record, False))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def hook_acknowledged(self, id: str) -> None:
         """The decision for `id` was written to its hook's connection."""
         self.mailbox.acknowledged(id)
 
-    def set_hook_waiting(self, record: dict[str, Any], waiting: bool) -> None:
-        if record.get("hook_waiting") == waiting or record["status"] != "pending":
-            return
-        try:
-            self._save(record, hook_waiting=waiting)
-        except ApiRefusal:
-            return  # logged; hook_waiting is only shown, the hook keeps waiting either way
-        self._announce("updated", record)
+    async def set_hook_waiting(self, record: dict[str, Any], waiting: bool) -> None:
+        async with self._changing:
+            if record.get("hook_waiting") == waiting or record["status"] != "pending":
+                return
+            try:
+                await self._save(record, hook_waiting=waiting)
+            except ApiRefusal:
+                return  # logged; hook_waiting is only shown, the hook keeps waiting either way
+            self._announce("updated", record)
 
     # ---- answers ---------------------------------------------------------------------------------
 
@@ -253,36 +277,44 @@ class Orchestra:
             # An answer given before the dialog is drawn or its hook listens waits for them (not in
             # flight: the session may still move on meanwhile, and then nothing is typed).
             await self.courier.hold(record, plan)
-            self._check_pending(record)
-            self._inflight[id] = []
+            async with self._changing:  # no change of this request is half-written now
+                self._check_pending(record)
+                self._inflight[id] = []
             try:
                 via = await self.courier.deliver(record, plan, self._mark_typing)
             except BaseException:
-                self._unmark_typing(record)
-                deferred = self._inflight.pop(id, [])
-                if deferred:
-                    self.resolve(record, deferred[0])
+                async with self._changing:
+                    await self._unmark_typing(record)
+                    deferred = self._inflight.pop(id, [])
+                    if deferred:
+                        await self._resolve(record, deferred[0])
                 raise
-            self._inflight.pop(id, None)
-            record.pop("typing_since", None)
-            try:
-                self._close(record, "resolved", via, answer_response(plan), answer_type(plan))
-            except ApiRefusal as e:  # delivered, but not recorded: say so, lest it be answered again
-                raise ApiRefusal(e.status, e.code, f"the answer was delivered ({via}) but could not be recorded "
-                               f"({e.message}); do not answer it again: dismiss it once the store works") from None
-            self._announce("resolved", record)
+            async with self._changing:
+                self._inflight.pop(id, None)
+                record.pop("typing_since", None)
+                try:
+                    await self._close(record, "resolved", via, answer_response(plan), answer_type(plan))
+                except ApiRefusal as e:  # delivered, but not recorded: say so, lest it be answered again
+                    raise ApiRefusal(e.status, e.code, f"the answer was delivered ({via}) but could not be "
+                                     f"recorded ({e.message}); do not answer it again: dismiss it once the "
+                                     "store works") from None
+                self._announce("resolved", record)
             return {"ok": True, "delivered_via": via, "notification": record}
 
-    def _mark_typing(self, record: dict[str, Any]) -> None:
+    async def _mark_typing(self, record: dict[str, Any]) -> None:
         """Keys are about to be typed for `record`: the store says so first, so a server killed while
-        typing never types the answer a second time after its restart (see delivery.check_not_typed)."""
-        stamp = self.clock()
-        self._write([], [{**record, "typing_since": stamp}])
-        record["typing_since"] = stamp
+        typing never types the answer a second time after its restart (see Courier.deliver)."""
+        async with self._changing:
+            stamp = self.clock()
+            await self._write([], [{**record, "typing_since": stamp}])
+            record["typing_since"] = stamp
 
-    def _unmark_typing(self, record: dict[str, Any]) -> None:
+    async def _unmark_typing(self, record: dict[str, Any]) -> None:
         if record.pop("typing_since", None) is not None and record["status"] == "pending":
-            self.store.update(record)
+            try:
+                await self._write([], [record])
+            except ApiRefusal:
+                pass  # logged; the record says typing_since until the next write, which is safe
 
     def _check_pending(self, record: dict[str, Any]) -> None:
         if record["status"] != "pending" or record["id"] not in self.pending:

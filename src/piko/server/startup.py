@@ -19,7 +19,7 @@ log = logging.getLogger("piko.server")
 SPOOL_SCAN_INTERVAL = 2.0
 
 
-def replay_spool(orchestra: Any, home: Path) -> int:
+async def replay_spool(orchestra: Any, home: Path) -> int:
     """Ingest spooled events in order. One that cannot be ingested, for any reason, is set aside in
     spool/rejected/ with the reason, never retried and never in the way of the events behind it.
     Returns how many were ingested."""
@@ -28,7 +28,7 @@ def replay_spool(orchestra: Any, home: Path) -> int:
     count = 0
     for path in spool.pending(home):
         try:
-            orchestra.ingest_once(json.loads(spool.read(path)))
+            await orchestra.ingest_once(json.loads(spool.read(path)))
         except FileNotFoundError:
             continue  # set aside meanwhile by a hook keeping the spool under its cap
         except Exception as e:  # noqa: BLE001 - whatever it is, this event must not block the others
@@ -51,7 +51,7 @@ def tasks(home: Path) -> list[Callable[[Any], Awaitable[asyncio.Task | None]]]:
 
     async def replay(app: Any) -> None:
         try:
-            n = replay_spool(app.state.orchestra, home)
+            n = await replay_spool(app.state.orchestra, home)
         except Exception:  # the spool must never keep the server from starting
             log.exception("replaying the spool failed; the server starts anyway")
             return
@@ -63,7 +63,7 @@ def tasks(home: Path) -> list[Callable[[Any], Awaitable[asyncio.Task | None]]]:
             while True:
                 await asyncio.sleep(SPOOL_SCAN_INTERVAL)
                 try:
-                    replay_spool(app.state.orchestra, home)
+                    await replay_spool(app.state.orchestra, home)
                 except Exception:  # a bad file must not stop the scanning
                     log.exception("replaying the spool failed")
 
