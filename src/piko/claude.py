@@ -133,11 +133,11 @@ def apply_piko_names(fields: dict[str, Any]) -> bool:
     return changed
 
 
-def _list(value: Any) -> list:
+def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _dict(value: Any) -> dict:
+def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
@@ -158,7 +158,7 @@ def kind_of(fields: dict[str, Any]) -> Kind | None:
     return None
 
 
-def options_for(kind: str, tool_input: dict | None, suggestions: list | None) -> list[dict]:
+def options_for(kind: str, tool_input: dict[str, Any] | None, suggestions: list[Any] | None) -> list[dict[str, str]]:
     """The choices a person can make, for buttons. Keys are the usual menu numbers; the server checks
     the live screen before it presses one."""
     if kind == "permission":
@@ -202,7 +202,7 @@ def option_answer(record: dict[str, Any], key: str) -> Decision | Answers | None
     return None
 
 
-def describe_suggestions(suggestions: list) -> str:
+def describe_suggestions(suggestions: list[Any]) -> str:
     """What Claude Code's permission suggestions grant, in a few words: "access to /tmp · accept edits"."""
     parts: list[str] = []
     for item in _list(suggestions):

@@ -4,9 +4,12 @@ transport against the real app factory, with a real SQLite store in tmp_path, a 
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import inspect
 import itertools
 from pathlib import Path
-from typing import AsyncIterator, Iterator
+from typing import Iterator
 
 import httpx
 import pytest
@@ -84,13 +87,21 @@ def app(tmp_path: Path, pane: FakePane) -> Iterator[App]:
 
 
 @pytest.fixture
-async def api(app: App) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url=f"http://127.0.0.1:{PORT}",
-                                 headers={"authorization": f"Bearer {TOKEN}"}) as client:
-        yield client
+def api(app: App) -> httpx.AsyncClient:
+    """A client of `app` with the token (the ASGI transport holds no connection: nothing to close)."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://127.0.0.1:{PORT}",
+                             headers={"authorization": f"Bearer {TOKEN}"})
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Run an `async def` test on a fresh event loop in a thread of its own: the session's browser
+    (Playwright's sync API) keeps an event loop marked running on the main thread."""
+    function = pyfuncitem.obj
+    if not inspect.iscoroutinefunction(function):
+        return None
+    names = pyfuncitem._fixtureinfo.argnames
+    kwargs = {name: pyfuncitem.funcargs[name] for name in names}
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, function(**kwargs)).result()
+    return True

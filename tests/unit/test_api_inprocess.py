@@ -8,13 +8,10 @@ from typing import Any
 
 import httpx
 import msgspec
-import pytest
 
 from piko import models
 from piko.server.app import App
 from tests.unit.conftest import FIXTURES, FakePane, screen
-
-pytestmark = pytest.mark.anyio
 
 PANE = {"tmux_target": "%7", "tmux_session": "work", "tmux_socket": "/nonexistent/piko-unit/tmux.sock"}
 

@@ -9,8 +9,8 @@ import asyncio
 import contextlib
 import json
 import logging
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable, cast
 
 from starlette.applications import Starlette
@@ -26,10 +26,10 @@ from piko import __version__, tmux
 from piko.channel import server_proof
 from piko.models import api_schema
 from piko.server import auth
-from piko.server.guard import Access, Guard, ws_subprotocol
-from piko.server.hub import Hub
 from piko.server.delivery import Panes, pane_of
 from piko.server.errors import ApiRefusal
+from piko.server.guard import Access, Guard, ws_subprotocol
+from piko.server.hub import Hub
 from piko.server.orchestra import Clock, Orchestra, now
 from piko.server.sessions import Sessions
 from piko.server.store import Store
@@ -146,7 +146,8 @@ async def one_request(request: Request) -> Response:
 
 
 async def dismiss(request: Request) -> Response:
-    return JSONResponse({"ok": True, "notification": await parts(request).orchestra.dismiss(request.path_params["id"])})
+    record = await parts(request).orchestra.dismiss(request.path_params["id"])
+    return JSONResponse({"ok": True, "notification": record})
 
 
 async def respond(request: Request) -> Response:

@@ -22,9 +22,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from piko.server.errors import ApiRefusal
 from piko.server.guard import CLOSE_UNAUTHORIZED, Access, browser_session
 from piko.server.hub import Hub
-from piko.server.orchestra import ApiRefusal
 from piko.server.sessions import Sessions, iso
 
 log = logging.getLogger("piko.server")
@@ -145,11 +145,11 @@ def routes(sessions: Sessions, access: Access, hub: Hub) -> list[Route]:
     ]
 
 
-def sweeper(sessions: Sessions, hub: Hub) -> Callable[[Any], Awaitable[asyncio.Task]]:
+def sweeper(sessions: Sessions, hub: Hub) -> Callable[[Any], Awaitable[asyncio.Task[None]]]:
     """A start-up hook: every minute, end the sessions that expired (closing their WebSockets) and count an
     open WebSocket as use, so a watched inbox does not go idle."""
 
-    async def start(app: Any) -> asyncio.Task:
+    async def start(app: Any) -> asyncio.Task[None]:
         async def loop() -> None:
             while True:
                 await asyncio.sleep(SWEEP_EVERY)

@@ -17,7 +17,6 @@ from piko.models import Answer, Answers, Decision, OptionKey, Text
 from piko.server.errors import ApiRefusal
 from piko.server.mailbox import Mailbox
 
-
 DECISIONS = ("allow", "always", "deny")
 MAX_RESPONSE_CHARS = 100_000
 DENY_MESSAGE_PAUSE = 0.4  # after pressing No, before typing the message for Claude

@@ -27,8 +27,8 @@ class Subscriber:
     def __init__(self, ws: WebSocket, limit: int) -> None:
         self.ws = ws
         self.queue: asyncio.Queue[str] = asyncio.Queue(limit)
-        self.writer: asyncio.Task | None = None
-        self.closer: asyncio.Task | None = None
+        self.writer: asyncio.Task[None] | None = None
+        self.closer: asyncio.Task[None] | None = None
 
     def offer(self, text: str) -> bool:
         """Queue `text` without waiting; False when the client has fallen too far behind."""
@@ -105,7 +105,7 @@ class Hub:
                 with contextlib.suppress(BaseException):
                     await client.closer
 
-    async def _read(self, client: Subscriber, writer: asyncio.Task) -> None:
+    async def _read(self, client: Subscriber, writer: asyncio.Task[None]) -> None:
         ws = client.ws
         receiver = None
         while True:

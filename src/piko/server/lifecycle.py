@@ -57,7 +57,7 @@ def new_record(kind: Kind, fields: dict[str, Any], extra: dict[str, Any], *, id:
     """A new pending request of `kind` from an event's fields (claude.normalize_event), as the wire has it."""
     options = claude.options_for(kind, fields["tool_input"], fields["permission_suggestions"])
     record = Record(id=id, status="pending", kind=kind, **fields, extra=extra,
-                    options=[Option(**o) for o in options], created_at=stamp, updated_at=stamp)
+                    options=msgspec.convert(options, list[Option]), created_at=stamp, updated_at=stamp)
     out: dict[str, Any] = msgspec.to_builtins(record)
     out["summary"] = claude.summary_of(out)
     return out

@@ -11,7 +11,7 @@ import socket
 import stat
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TextIO
 
 import uvicorn
 
@@ -140,7 +140,7 @@ def remove_unix(home: Path, made: os.stat_result) -> None:
 class _Server(uvicorn.Server):
     """uvicorn's server, releasing long-polling hooks as soon as a shutdown is asked for."""
 
-    on_exit: list = []
+    on_exit: list[Callable[[], None]] = []
 
     def handle_exit(self, sig: int, frame: Any) -> None:
         # Like uvicorn's, except that the signal is not raised again after the graceful shutdown:
@@ -154,7 +154,7 @@ class _Server(uvicorn.Server):
 
 
 def serve(host: str, port: int, home: Path, *, allowed_hosts: tuple[str, ...] = (),
-          access_log: bool = False, out=sys.stdout) -> None:
+          access_log: bool = False, out: TextIO = sys.stdout) -> None:
     os.umask(0o077)  # the database, its WAL and the lock file are the owner's alone
     lock, token, store = open_state(home)
     connections.raise_open_files_limit()

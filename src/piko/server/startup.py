@@ -46,7 +46,7 @@ async def replay_spool(orchestra: Any, home: Path) -> int:
     return count
 
 
-def tasks(home: Path) -> list[Callable[[Any], Awaitable[asyncio.Task | None]]]:
+def tasks(home: Path) -> list[Callable[[Any], Awaitable[asyncio.Task[None] | None]]]:
     """Start-up steps, in order; a step may return a background task, cancelled at shutdown."""
 
     async def replay(app: Any) -> None:
@@ -58,7 +58,7 @@ def tasks(home: Path) -> list[Callable[[Any], Awaitable[asyncio.Task | None]]]:
         if n:
             log.warning("replayed %d hook event(s) spooled while the server was down", n)
 
-    async def keep_replaying(app: Any) -> asyncio.Task:
+    async def keep_replaying(app: Any) -> asyncio.Task[None]:
         async def loop() -> None:
             while True:
                 await asyncio.sleep(SPOOL_SCAN_INTERVAL)
@@ -69,7 +69,7 @@ def tasks(home: Path) -> list[Callable[[Any], Awaitable[asyncio.Task | None]]]:
 
         return asyncio.create_task(loop())
 
-    async def watch(app: Any) -> asyncio.Task:
+    async def watch(app: Any) -> asyncio.Task[None]:
         return asyncio.create_task(Watcher(app.state.orchestra).run())
 
     return [replay, keep_replaying, watch]
