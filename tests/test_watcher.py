@@ -8,6 +8,7 @@ real tmux, by counting reads.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import signal
 import sys
@@ -186,7 +187,10 @@ def test_only_panes_that_changed_are_read_again(tmp_path, tmux):
         changed = reads()
         return first, unchanged, changed, [r["status"] for r in orchestra.pending.values()]
 
-    first, unchanged, changed, statuses = asyncio.run(scenario())
+    # On a loop of its own thread: the session's browser (Playwright's sync API) keeps a loop marked
+    # running on the main thread once a browser test ran.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        first, unchanged, changed, statuses = pool.submit(asyncio.run, scenario()).result()
     assert first == [1, 1, 1]
     assert unchanged == [1, 1, 1]
     assert changed == [1, 2, 1]

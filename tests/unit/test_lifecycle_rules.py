@@ -183,3 +183,14 @@ def test_a_session_named_by_piko_names_the_project_and_env_unless_given() -> Non
     assert named is not None and named["project_name"] == "guess"
     record["tmux_session"] = "known"
     assert lifecycle.session_named(record, "other") is None
+
+
+def test_the_fields_checked_by_hand_are_the_models_fields() -> None:
+    """normalize_event's field list and the models cannot drift apart: one shape."""
+    from piko import models
+
+    event_fields = set(models.HookEvent.__struct_fields__) - {"piko_event_key"}
+    assert set(claude.KNOWN_FIELDS) == event_fields
+    assert event_fields <= set(models.Record.__struct_fields__)
+    record = pending("PermissionRequest-Bash")
+    assert set(record) == set(models.Record.__struct_fields__) - {"typing_since"}
