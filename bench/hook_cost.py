@@ -9,8 +9,8 @@ the payload file as stdin and stdout/stderr to /dev/null; medians compared:
 - server down: the same with a fresh PIKO_HOME, where no server listens (it spools);
 - over TCP (info): server up, with PIKO_URL set: the server proves it holds the token first (one more
   round trip on the same connection, and hmac to load);
-- in tmux (info): server up, run as Claude Code runs it inside tmux ($TMUX, $TMUX_PANE set), which makes
-  the hook ask tmux for the pane's session (one `tmux display-message`).
+- in tmux (info): server up, run as Claude Code runs it inside tmux ($TMUX, $TMUX_PANE set); the hook
+  asks tmux nothing then (the server names the pane's session itself).
 One untimed warm-up run of each first, with bytecode writing allowed: the figures are for cached bytecode.
 """
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -39,10 +40,14 @@ def seed_pending(home: Path, count: int) -> None:
 
     config.ensure_home_dir(home)
     store = Store(home / config.DB_FILE)
-    try:
+
+    async def seed() -> None:
         orchestra = Orchestra(store, Hub())
         for i in range(count):
-            orchestra.ingest(permission_event(f"seed-{i:06d}"))
+            await orchestra.ingest(permission_event(f"seed-{i:06d}"))
+
+    try:
+        asyncio.run(seed())
     finally:
         store.close()
 
@@ -66,8 +71,12 @@ def broadcast_texts(marker: str) -> tuple[str, str]:
         store = Store(Path(d) / "state.db")
         try:
             orchestra = Orchestra(store, Recorder())  # type: ignore[arg-type]
-            orchestra.ingest(permission_event(marker))
-            orchestra.ingest(resolve_event(marker))
+
+            async def both() -> None:
+                await orchestra.ingest(permission_event(marker))
+                await orchestra.ingest(resolve_event(marker))
+
+            asyncio.run(both())
         finally:
             store.close()
     return sent[0], sent[1]

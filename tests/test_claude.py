@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from piko import claude
+from piko.models import Answers, Decision
 
 SCREENS = Path(__file__).parent / "fixtures" / "screens"
 
@@ -62,15 +63,15 @@ def _record(name: str) -> dict:
 
 def test_hook_decisions():
     bash = _record("PermissionRequest-Bash")
-    out = claude.hook_decision(bash, {"type": "decision", "decision": "allow"})
+    out = claude.hook_decision(bash, Decision(decision="allow"))
     assert out == {"hookSpecificOutput": {"hookEventName": "PermissionRequest", "decision": {"behavior": "allow"}}}
-    always = claude.hook_decision(bash, {"type": "decision", "decision": "always"})["hookSpecificOutput"]["decision"]
+    always = claude.hook_decision(bash, Decision(decision="always"))["hookSpecificOutput"]["decision"]
     assert always["updatedPermissions"] == bash["permission_suggestions"]
-    deny = claude.hook_decision(bash, {"type": "decision", "decision": "deny", "message": "no"})
+    deny = claude.hook_decision(bash, Decision(decision="deny", message="no"))
     assert deny["hookSpecificOutput"]["decision"] == {"behavior": "deny", "message": "no"}
     ask = _record("PermissionRequest-AskUserQuestion")
     answers = {"Which database should the app use?": "SQLite"}
-    out = claude.hook_decision(ask, {"type": "answers", "answers": answers})["hookSpecificOutput"]["decision"]
+    out = claude.hook_decision(ask, Answers(answers=answers))["hookSpecificOutput"]["decision"]
     assert out["behavior"] == "allow" and out["updatedInput"]["answers"] == answers
     assert out["updatedInput"]["questions"] == ask["tool_input"]["questions"]
 

@@ -15,6 +15,7 @@ import time
 import pytest
 
 from piko import claude
+from piko.models import Answers
 from tests.conftest import FIXTURES, hook_payload
 from tests.support.hook import hook_env
 from tests.support.server import recv_json
@@ -149,16 +150,16 @@ def record_of(payload: str) -> dict:
 
 def test_option_numbers_of_a_permission_are_its_decisions():
     record = record_of("PermissionRequest-Bash")
-    assert [claude.option_answer(record, k)["decision"] for k in "123"] == ["allow", "always", "deny"]
+    assert [getattr(claude.option_answer(record, k), "decision") for k in "123"] == ["allow", "always", "deny"]
     assert claude.option_answer(record, "4") is None
     record["options"] = claude.options_for("permission", None, None)  # no suggestions: Yes, No
-    assert [claude.option_answer(record, k)["decision"] for k in "12"] == ["allow", "deny"]
+    assert [getattr(claude.option_answer(record, k), "decision") for k in "12"] == ["allow", "deny"]
 
 
 def test_an_option_of_a_question_is_its_label_only_when_it_is_the_only_question():
     record = record_of("PermissionRequest-AskUserQuestion")
     question = record["tool_input"]["questions"][0]
-    assert claude.option_answer(record, "1") == {
-        "type": "answers", "answers": {question["question"]: question["options"][0]["label"]}}
+    assert claude.option_answer(record, "1") == Answers(
+        answers={question["question"]: question["options"][0]["label"]})
     record["tool_input"] = {"questions": [question, dict(question, question="And another?")]}
     assert claude.option_answer(record, "1") is None  # several questions: only keys on the dialog

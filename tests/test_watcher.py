@@ -172,7 +172,7 @@ def test_only_panes_that_changed_are_read_again(tmp_path, tmux):
     async def scenario() -> tuple[list[int], list[int], list[int], list[str]]:
         orchestra = Orchestra(Store(tmp_path / "piko.db"), Hub())
         for pane in panes:
-            orchestra.ingest(hook_payload("PermissionRequest-Bash") | {
+            await orchestra.ingest(hook_payload("PermissionRequest-Bash") | {
                 "session_id": pane, "tmux_target": pane, "tmux_socket": tmux.socket_path,
                 "tmux_session": "agent"})
         watcher = Watcher(orchestra)
@@ -187,7 +187,8 @@ def test_only_panes_that_changed_are_read_again(tmp_path, tmux):
         changed = reads()
         return first, unchanged, changed, [r["status"] for r in orchestra.pending.values()]
 
-    # In a thread of its own: a session-wide Playwright browser may hold an event loop in this one.
+    # On a loop of its own thread: the session's browser (Playwright's sync API) keeps a loop marked
+    # running on the main thread once a browser test ran.
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         first, unchanged, changed, statuses = pool.submit(asyncio.run, scenario()).result()
     assert first == [1, 1, 1]

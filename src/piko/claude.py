@@ -1,14 +1,16 @@
 """Claude Code: its hook payloads, the choices its prompts offer, and what its screens show.
 
-Standard library only: the hook (`piko cc notify`) imports this.
+The server and the CLI use this; the hook (`piko cc notify`) does not.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 from piko import names
+from piko.models import Answers, Decision, Kind
 
 # Fields of a notify body that the record keeps as its own; everything else goes to `extra`.
 STRING_FIELDS = (
@@ -131,15 +133,15 @@ def apply_piko_names(fields: dict[str, Any]) -> bool:
     return changed
 
 
-def _list(value: Any) -> list:
+def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _dict(value: Any) -> dict:
+def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def kind_of(fields: dict[str, Any]) -> str | None:
+def kind_of(fields: dict[str, Any]) -> Kind | None:
     """What a person is asked by this event, or None when it asks nothing."""
     event = fields["hook_event_name"]
     if event == "PermissionRequest":
@@ -156,7 +158,7 @@ def kind_of(fields: dict[str, Any]) -> str | None:
     return None
 
 
-def options_for(kind: str, tool_input: dict | None, suggestions: list | None) -> list[dict]:
+def options_for(kind: str, tool_input: dict[str, Any] | None, suggestions: list[Any] | None) -> list[dict[str, str]]:
     """The choices a person can make, for buttons. Keys are the usual menu numbers; the server checks
     the live screen before it presses one."""
     if kind == "permission":
@@ -182,7 +184,7 @@ def options_for(kind: str, tool_input: dict | None, suggestions: list | None) ->
     return []
 
 
-def option_answer(record: dict[str, Any], key: str) -> dict[str, Any] | None:
+def option_answer(record: dict[str, Any], key: str) -> Decision | Answers | None:
     """Option `key` of a request as the structured answer a waiting hook can carry, read off the options
     the person was shown: a permission's option gives its decision (1 Yes = allow, "Yes, and don't ask
     again" = always, No = deny), a lone question's option gives its label as the answer. None when the
@@ -190,16 +192,17 @@ def option_answer(record: dict[str, Any], key: str) -> dict[str, Any] | None:
     option = next((o for o in record.get("options") or [] if isinstance(o, dict) and o.get("key") == key), None)
     if option is None:
         return None
-    if record.get("kind") == "permission" and option.get("decision") in ("allow", "always", "deny"):
-        return {"type": "decision", "decision": option["decision"], "message": None}
+    decision = option.get("decision")
+    if record.get("kind") == "permission" and decision in ("allow", "always", "deny"):
+        return Decision(decision=decision)
     questions = (record.get("tool_input") or {}).get("questions")
     if (record.get("kind") == "question" and isinstance(questions, list) and len(questions) == 1
             and isinstance(questions[0], dict) and isinstance(questions[0].get("question"), str)):
-        return {"type": "answers", "answers": {questions[0]["question"]: str(option.get("label", ""))}}
+        return Answers(answers={questions[0]["question"]: str(option.get("label", ""))})
     return None
 
 
-def describe_suggestions(suggestions: list) -> str:
+def describe_suggestions(suggestions: list[Any]) -> str:
     """What Claude Code's permission suggestions grant, in a few words: "access to /tmp · accept edits"."""
     parts: list[str] = []
     for item in _list(suggestions):
@@ -239,20 +242,77 @@ def stop_message(extra: dict[str, Any]) -> str:
     return "Claude finished its turn and is waiting for your input"
 
 
+SUMMARY_CHARS = 200
+
+
+def _one_line(value: Any) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= SUMMARY_CHARS else text[:SUMMARY_CHARS - 1] + "…"
+
+
+def _relative(path: str, cwd: Any) -> str:
+    base = cwd.rstrip("/") if isinstance(cwd, str) else ""
+    return path[len(base) + 1:] if base and path.startswith(base + "/") else path
+
+
+# The input field that says what a tool call does, per tool (else its file, command or description).
+_SUMMARY_FIELD = {"Bash": "command", "WebFetch": "url", "WebSearch": "query", "Glob": "pattern",
+                  "Grep": "pattern", "Task": "description", "Agent": "description"}
+
+
 def summary_of(record: dict[str, Any]) -> str:
-    """One line saying what is asked: the command, the file, the question or the message."""
+    """One line saying what is asked (the record's `summary`): the question, the command, the file
+    (relative to the session's folder), the URL or pattern, else the message. Whitespace runs become one
+    space; hidden characters are kept (whoever shows it marks them, see reveal)."""
     tool_input = _dict(record.get("tool_input"))
-    if record.get("kind") == "question":
-        questions = _list(tool_input.get("questions"))
-        if questions and isinstance(questions[0], dict):
-            return str(questions[0].get("question", ""))
-    if tool_input.get("command"):
-        return str(tool_input["command"])
-    if tool_input.get("file_path"):
-        return f"{record.get('tool_name') or 'file'}: {tool_input['file_path']}"
-    if record.get("tool_name"):
-        return f"{record['tool_name']}: {record.get('message') or ''}".strip(": ")
-    return record.get("message") or ""
+    kind = record.get("kind")
+    if kind == "question":
+        questions = [q for q in _list(tool_input.get("questions")) if isinstance(q, dict)]
+        if questions:
+            first = questions[0]
+            text = first.get("question") or first.get("header") or record.get("message")
+            return _one_line(text or "")
+    if kind == "permission" or record.get("tool_name"):
+        field = _SUMMARY_FIELD.get(str(record.get("tool_name")))
+        if field and tool_input.get(field):
+            return _one_line(tool_input[field])
+        path = tool_input.get("file_path") or tool_input.get("notebook_path") or tool_input.get("path")
+        if path:
+            return _one_line(_relative(str(path), record.get("cwd")))
+        for name in ("command", "description"):
+            if tool_input.get(name):
+                return _one_line(tool_input[name])
+    for name in ("message", "title"):
+        if record.get(name):
+            return _one_line(record[name])
+    if tool_input:
+        return _one_line(json.dumps(tool_input, ensure_ascii=False, separators=(",", ":")))
+    return "Claude is waiting for your input" if kind == "idle" else ""
+
+
+# How a request was resolved, by `resolved_via`, as the sentence of the record's `resolution`.
+RESOLUTIONS = {
+    "keys": "Answered from Piko Orchestra, typed into its pane.",
+    "hook": "Answered from Piko Orchestra, through the waiting hook.",
+    "terminal": "Answered in the terminal.",
+    "pane_gone": "The agent's tmux pane is gone.",
+    "pane_dead": "The program in the agent's tmux pane exited.",
+    "claude_gone": "The agent exited.",
+    "dismiss": "Dismissed.",
+    "replaced": "Replaced by a newer request of the same agent.",
+}
+
+
+def resolution_of(record: dict[str, Any]) -> str | None:
+    """The sentence for how `record` was resolved (its `resolution`); None while it is pending."""
+    if record.get("status") == "pending":
+        return None
+    via = record.get("resolved_via") or ""
+    if via in RESOLUTIONS:
+        return RESOLUTIONS[via]
+    if via.startswith("event:"):
+        return f"The agent moved on ({via[6:]})."
+    return "Dismissed." if record.get("status") == "dismissed" else "No longer pending."
 
 
 # ---- screens ------------------------------------------------------------------------------------
@@ -319,19 +379,19 @@ def key_for_label(label: str, options: list[tuple[str, str]]) -> str | None:
 
 # ---- structured answers through a waiting PermissionRequest hook -----------------------------------
 
-def hook_decision(record: dict[str, Any], plan: dict[str, Any]) -> dict[str, Any]:
-    """What a waiting PermissionRequest hook prints to answer the dialog with `plan`."""
-    if plan["type"] == "answers":
+def hook_decision(record: dict[str, Any], answer: Decision | Answers) -> dict[str, Any]:
+    """What a waiting PermissionRequest hook prints to give `answer` to the dialog."""
+    if isinstance(answer, Answers):
         decision: dict[str, Any] = {
             "behavior": "allow",
-            "updatedInput": {**(record.get("tool_input") or {}), "answers": plan["answers"]},
+            "updatedInput": {**(record.get("tool_input") or {}), "answers": answer.answers},
         }
-    elif plan["decision"] == "deny":
-        decision = {"behavior": "deny", "message": plan.get("message") or "Denied from Piko Orchestra."}
+    elif answer.decision == "deny":
+        decision = {"behavior": "deny", "message": answer.message or "Denied from Piko Orchestra."}
     else:
         decision = {"behavior": "allow"}
         suggestions = record.get("permission_suggestions") or []
-        if plan["decision"] == "always" and suggestions:
+        if answer.decision == "always" and suggestions:
             # All of them, as Claude Code's own "don't ask again" option does for a file edit; the
             # option's label says what they grant (describe_suggestions).
             decision["updatedPermissions"] = suggestions

@@ -102,14 +102,6 @@ def literal_arg(text: str) -> str:
     return text[:-1] + "\\;" if text.endswith(";") else text
 
 
-async def pane_alive(socket: str | None, target: str) -> bool:
-    try:
-        out = await run(socket, "display-message", "-p", "-t", target, "#{pane_id}")
-    except PaneGone:
-        return False
-    return out.strip() == target if target.startswith("%") else bool(out.strip())
-
-
 async def send_text(socket: str | None, target: str, text: str, *, enter: bool = True,
                     pause: float = ENTER_PAUSE) -> None:
     """Type `text` into the pane as literal characters, then Enter as a separate key after `pause`.
@@ -149,12 +141,6 @@ async def capture(socket: str | None, target: str, history: int = 0, *, join: bo
     if history > 0:
         args += ["-S", f"-{history}"]
     return await run(socket, *args)
-
-
-def socket_from_env(environ: dict[str, str] | None = None) -> str | None:
-    """The tmux server socket path from `$TMUX` ("path,pid,index"), or None outside tmux."""
-    value = (environ if environ is not None else os.environ).get("TMUX", "")
-    return value.split(",", 1)[0] or None
 
 
 # ---- watching many panes at once (server/panes.py) --------------------------------------------------

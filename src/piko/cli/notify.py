@@ -266,7 +266,7 @@ def locate(payload: dict[str, Any], environ: Any, *, ask_tmux: bool = True) -> d
         # With $TMUX_PANE the server asks tmux for the session name itself, off the hook's clock.
         from piko.cli.notify_tmux import tmux_pane_session
 
-        pane, session = tmux_pane_session(tmux_env.split(",", 1)[0], pane)
+        pane, session = tmux_pane_session(tmux_env.split(",", 1)[0])
         if session:
             from piko import names
 

@@ -12,17 +12,12 @@ import time
 TMUX_TIMEOUT = 0.25
 
 
-def tmux_pane_session(socket: str, pane: str | None) -> tuple[str | None, str | None]:
-    """(pane id, session name) of this hook's tmux pane.
-
-    With `$TMUX_PANE`, ask tmux for its session. Without it (one Claude release stripped it), find the
-    pane whose process is an ancestor of this one: `display-message` outside a pane's process would name
-    whichever pane is active, not ours.
+def tmux_pane_session(socket: str) -> tuple[str | None, str | None]:
+    """(pane id, session name) of this hook's tmux pane, for a hook without `$TMUX_PANE` (one Claude
+    release stripped it; with it, the server asks tmux for the session itself): the pane whose process
+    is an ancestor of this one. `display-message` outside a pane's process would name whichever pane is
+    active, not ours.
     """
-    if pane:
-        out = run_quick(["tmux", "-S", socket, "display-message", "-p", "-t", pane, "#{session_name}"],
-                        TMUX_TIMEOUT)
-        return pane, (out.strip() or None) if out else None
     out = run_quick(["tmux", "-S", socket, "list-panes", "-a", "-F", "#{pane_id} #{pane_pid} #{session_name}"],
                     TMUX_TIMEOUT)
     if not out:

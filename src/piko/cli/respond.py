@@ -16,17 +16,6 @@ from piko.client import ApiError, Client, NotOurs, Unreachable, token_file
 RESPOND_TIMEOUT = 30.0  # delivering keystrokes includes short pauses; a hook delivery is immediate
 HISTORY_PAGE = 1000
 
-# What a request's `resolved_via` means, for "already answered" messages.
-RESOLVED_VIA = {
-    "keys": "answered from Orchestra",
-    "hook": "answered through the waiting hook",
-    "terminal": "answered in the terminal",
-    "pane_gone": "its tmux pane is gone",
-    "dismiss": "dismissed",
-    "replaced": "replaced by a newer request of the same agent",
-}
-
-
 @click.command()
 @click.argument("id", required=False)
 @click.argument("text", nargs=-1)
@@ -165,10 +154,9 @@ def ambiguous(prefix: str, records: list[dict[str, Any]]) -> NoReturn:
 
 
 def already(record: dict[str, Any]) -> NoReturn:
-    via = record.get("resolved_via") or ""
-    how = RESOLVED_VIA.get(via) or (f"the agent moved on ({via.split(':', 1)[1]})" if via.startswith("event:") else via)
+    how = record.get("resolution") or claude.resolution_of(record) or ""
     when = f" {age(record.get('resolved_at'))} ago" if record.get("resolved_at") else ""
-    fail(f"request {record['id']} was already {record['status']}{when}: {how}; nothing was sent")
+    fail(f"request {record['id']} was already {record['status']}{when}: {how.rstrip('.')}; nothing was sent")
 
 
 def send(client: Client, record: dict[str, Any], body: dict[str, Any]) -> None:
@@ -254,7 +242,10 @@ def age(stamp: str | None) -> str:
 
 def summary(record: dict[str, Any]) -> str:
     """One line, hidden characters (bidi, zero-width, controls) shown as marks such as ⟨U+202E⟩."""
-    return " ".join(claude.reveal(claude.summary_of(record) or record.get("message") or "").split())
+    text = record.get("summary")
+    if not isinstance(text, str):  # from a server older than the record's summary
+        text = claude.summary_of(record)
+    return " ".join(claude.reveal(text or record.get("message") or "").split())
 
 
 def clip(text: str, width: int) -> str:

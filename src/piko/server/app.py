@@ -1,4 +1,7 @@
-"""The HTTP and WebSocket routes of `piko server` (the contract is docs/api.md)."""
+"""The HTTP and WebSocket routes of `piko server` (the contract is docs/api.md), and the app factory
+that composes the parts they use: store, orchestra, hub, sessions, wait keys, behind the guard.
+
+Routes are plain module-level functions, Starlette style: they find the parts with `parts(request)`."""
 
 from __future__ import annotations
 
@@ -6,8 +9,9 @@ import asyncio
 import contextlib
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Awaitable, Callable, cast
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -15,14 +19,18 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 from starlette.websockets import WebSocket
 
 from piko import __version__, tmux
 from piko.channel import server_proof
+from piko.models import api_schema
 from piko.server import auth
+from piko.server.delivery import Panes, pane_of
+from piko.server.errors import ApiRefusal
 from piko.server.guard import Access, Guard, ws_subprotocol
 from piko.server.hub import Hub
-from piko.server.orchestra import ApiError, Orchestra, pane_of
+from piko.server.orchestra import Clock, Orchestra, now
 from piko.server.sessions import Sessions
 from piko.server.store import Store
 from piko.server.waitkeys import WaitKeys
@@ -43,190 +51,254 @@ def error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
 
 
 async def read_json(request: Request) -> Any:
-    """The request body as JSON, at most MAX_BODY bytes; ApiError (400/413) otherwise."""
+    """The request body as JSON, at most MAX_BODY bytes; ApiRefusal (400/413) otherwise."""
     length = request.headers.get("content-length")
     if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
-        raise ApiError(413, "too_large", f"the body is larger than {MAX_BODY} bytes")
+        raise ApiRefusal(413, "too_large", f"the body is larger than {MAX_BODY} bytes")
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_BODY:
-            raise ApiError(413, "too_large", f"the body is larger than {MAX_BODY} bytes")
+            raise ApiRefusal(413, "too_large", f"the body is larger than {MAX_BODY} bytes")
         chunks.append(chunk)
     try:
         return json.loads(b"".join(chunks), parse_constant=_no_constants)
     except (ValueError, UnicodeDecodeError, RecursionError) as e:
-        raise ApiError(400, "bad_json", f"the body is not valid JSON: {e}") from None
+        raise ApiRefusal(400, "bad_json", f"the body is not valid JSON: {e}") from None
 
 
 def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def create_app(store: Store, access: Access, *, on_startup: list | None = None) -> Starlette:
+StartupStep = Callable[[Any], Awaitable["asyncio.Task[None] | None"]]
+
+
+@dataclass(frozen=True)
+class Parts:
+    """What the routes work with (one of each per app)."""
+
+    store: Store
+    orchestra: Orchestra
+    hub: Hub
+    sessions: Sessions
+    wait_keys: WaitKeys
+    access: Access
+
+
+def parts(request: Request | WebSocket) -> Parts:
+    return cast(Parts, request.app.state.parts)
+
+
+async def index(request: Request) -> Response:
+    return FileResponse(STATIC / "index.html", headers=NO_CACHE)
+
+
+async def login_page(request: Request) -> Response:
+    return FileResponse(STATIC / "login.html", headers=NO_CACHE)
+
+
+async def health(request: Request) -> Response:
+    return JSONResponse({"ok": True, "version": __version__})
+
+
+async def schema(request: Request) -> Response:
+    """The JSON Schema of the API's bodies (piko/models.py)."""
+    return JSONResponse(api_schema())
+
+
+async def hello(request: Request) -> Response:
+    """Proof, before a TCP client sends anything that matters, that this server holds the token."""
+    nonce = request.query_params.get("nonce", "")
+    if not 16 <= len(nonce) <= 128 or not NONCE_CHARS.issuperset(nonce):
+        raise ApiRefusal(400, "bad_request", "nonce must be 16 to 128 letters, digits, '-' or '_'")
+    local = request.scope.get("server")
+    if not local or local[1] is None:
+        raise ApiRefusal(400, "bad_request", "the proof is for TCP connections; the Unix socket needs none")
+    proof = server_proof(parts(request).access.token, nonce, local[0], local[1])
+    return JSONResponse({"proof": proof}, headers=NO_CACHE)
+
+
+async def notify(request: Request) -> Response:
+    the = parts(request)
+    answer = await the.orchestra.ingest_once(await read_json(request))
+    record = answer.get("notification")
+    if answer["action"] == "created" and record and record["hook_event_name"] == "PermissionRequest":
+        answer = {**answer, "wait_key": the.wait_keys.issue(record["id"])}  # for the hook that asked, only
+    return JSONResponse(answer)
+
+
+async def list_requests(request: Request) -> Response:
+    the = parts(request)
+    status = request.query_params.get("status", "pending")
+    if status == "pending":
+        return JSONResponse({"notifications": list(the.orchestra.pending.values())})
+    if status not in ("all", "resolved", "dismissed"):
+        raise ApiRefusal(400, "bad_request", "status must be pending, all, resolved or dismissed")
+    limit = _int_param(request, "limit", 100, 1, HISTORY_LIMIT)
+    before = _int_param(request, "before", None, 1, None)
+    records, next_before = the.store.history(None if status == "all" else status, limit or 100, before)
+    return JSONResponse({"notifications": records, "next_before": next_before})
+
+
+async def one_request(request: Request) -> Response:
+    return JSONResponse(parts(request).orchestra.get(request.path_params["id"]))
+
+
+async def dismiss(request: Request) -> Response:
+    record = await parts(request).orchestra.dismiss(request.path_params["id"])
+    return JSONResponse({"ok": True, "notification": record})
+
+
+async def respond(request: Request) -> Response:
+    return JSONResponse(await parts(request).orchestra.respond(await read_json(request)))
+
+
+async def screen(request: Request) -> Response:
+    orchestra = parts(request).orchestra
+    record = orchestra.get(request.path_params["id"])
+    target = pane_of(record)
+    if target is None:
+        return JSONResponse({"lines": [], "pane_alive": False, "reason": "no tmux pane"})
+    try:
+        text = await orchestra.panes.capture(record.get("tmux_socket"), target, SCREEN_HISTORY)
+    except tmux.PaneGone:
+        return JSONResponse({"lines": [], "pane_alive": False, "reason": "the pane is gone"})
+    except tmux.TmuxError as e:
+        raise ApiRefusal(502, "tmux_failed", f"tmux failed: {e}") from None
+    return JSONResponse({"lines": text.rstrip("\n").split("\n"), "pane_alive": True}, headers=NO_CACHE)
+
+
+async def wait(request: Request) -> Response:
+    """A PermissionRequest hook waits here for the person's decision, with the key its notify answer
+    gave it (see docs/api.md)."""
+    the = parts(request)
+    orchestra = the.orchestra
+    record = orchestra.get(request.path_params["id"])
+    try:
+        body = await read_json(request)
+    except ApiRefusal as e:
+        if e.status != 400:
+            raise
+        body = None  # no body, or not JSON: no key
+    if not isinstance(body, dict) or not the.wait_keys.check(record["id"], body.get("wait_key")):
+        log.warning("refused a wait on %s without its key", record["id"])
+        raise ApiRefusal(403, "wrong_wait_key", "only the hook that asked may wait for this decision: "
+                                                "send the wait_key its notify answer carried")
+    if record["status"] != "pending":
+        return JSONResponse({"status": "resolved", "output": None})
+    future = await orchestra.attach_hook(record)
+
+    async def lines() -> AsyncIterator[bytes]:
+        try:
+            while True:
+                done, _ = await asyncio.wait({future}, timeout=HOOK_HEARTBEAT)
+                if not done:
+                    yield b"\n"
+                    continue
+                if future.cancelled():
+                    return  # server stopping or hook reconnected: no final line, the hook retries
+                output = future.result()
+                status = "decided" if output is not None else "resolved"
+                yield json.dumps({"status": status, "output": output}).encode() + b"\n"
+                orchestra.hook_acknowledged(record["id"])  # runs once the line was sent
+                return
+        finally:
+            orchestra.detach_hook(record, future)
+
+    return StreamingResponse(lines(), media_type="application/x-ndjson", headers=NO_CACHE)
+
+
+async def wait_is_post(request: Request) -> Response:
+    raise ApiRefusal(405, "method_not_allowed", "waiting for a decision is a POST with the wait_key of the "
+                                                "notify answer; to read a request, GET .../notifications/{id}")
+
+
+async def ws(websocket: WebSocket) -> None:
+    await websocket.accept(subprotocol=ws_subprotocol(websocket.scope))
+    the = parts(websocket)
+    await the.hub.serve(websocket, the.orchestra.snapshot_text)
+
+
+async def api_refusal(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiRefusal)
+    return error(exc.status, exc.code, exc.message, **exc.extra)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return error(exc.status_code, f"http_{exc.status_code}", exc.detail or "request refused")
+
+
+ROUTES = [
+    Route("/", index),
+    Route("/login", login_page),
+    Route("/api/health", health),
+    Route("/api/hello", hello),
+    Route("/api/schema", schema),
+    Route("/api/orchestra/notify", notify, methods=["POST"]),
+    Route("/api/orchestra/notifications", list_requests),
+    Route("/api/orchestra/notifications/{id}", one_request),
+    Route("/api/orchestra/notifications/{id}", dismiss, methods=["DELETE"]),
+    Route("/api/orchestra/notifications/{id}/screen", screen),
+    Route("/api/orchestra/notifications/{id}/wait", wait, methods=["POST"]),
+    Route("/api/orchestra/notifications/{id}/wait", wait_is_post, methods=["GET"]),
+    Route("/api/orchestra/respond", respond, methods=["POST"]),
+    WebSocketRoute("/api/orchestra/ws", ws),
+    Mount("/static", StaticFiles(directory=STATIC), name="static"),
+]
+
+
+class App(Starlette):
+    """`piko server`'s ASGI app: the routes behind the guard (server/guard.py), with its parts."""
+
+    def __init__(self, the: Parts, on_startup: list[StartupStep]) -> None:
+        self.parts = the
+
+        @contextlib.asynccontextmanager
+        async def lifespan(app: Starlette) -> AsyncIterator[None]:
+            steps = [*on_startup, auth.sweeper(the.sessions, the.hub)]
+            background = [task for step in steps if (task := await step(app)) is not None]
+            yield
+            for task in background:
+                task.cancel()
+            the.hub.close_all()
+            the.orchestra.shutdown()
+
+        super().__init__(routes=[*ROUTES[:2], *auth.routes(the.sessions, the.access, the.hub), *ROUTES[2:]],
+                         exception_handlers={ApiRefusal: api_refusal, HTTPException: http_error},
+                         lifespan=lifespan)
+        self.state.parts = the
+        self.state.orchestra = the.orchestra  # start-up steps find it here (server/startup.py)
+
+    @property
+    def orchestra(self) -> Orchestra:
+        return self.parts.orchestra
+
+    @property
+    def sessions(self) -> Sessions:
+        return self.parts.sessions
+
+    def build_middleware_stack(self) -> ASGIApp:
+        # The guard stands in front of everything, error pages included.
+        return Guard(super().build_middleware_stack(), self.parts.access, self.parts.sessions)
+
+
+def create_app(store: Store, access: Access, *, on_startup: list[StartupStep] | None = None,
+               panes: Panes | None = None, clock: Clock = now) -> App:
+    """The app with its parts: one orchestra on `store`, announcing through one hub. `panes` and `clock`
+    are tmux and the wall clock unless given (in-process tests give a fake pane and a fake clock)."""
     hub = Hub()
-    orchestra = Orchestra(store, hub)
-    wait_keys = WaitKeys(store.db)
-    sessions = Sessions(store.db, access.token)
-
-    async def index(request: Request) -> Response:
-        return FileResponse(STATIC / "index.html", headers=NO_CACHE)
-
-    async def login_page(request: Request) -> Response:
-        return FileResponse(STATIC / "login.html", headers=NO_CACHE)
-
-    async def health(request: Request) -> Response:
-        return JSONResponse({"ok": True, "version": __version__})
-
-    async def hello(request: Request) -> Response:
-        """Proof, before a TCP client sends anything that matters, that this server holds the token."""
-        nonce = request.query_params.get("nonce", "")
-        if not 16 <= len(nonce) <= 128 or not NONCE_CHARS.issuperset(nonce):
-            raise ApiError(400, "bad_request", "nonce must be 16 to 128 letters, digits, '-' or '_'")
-        local = request.scope.get("server")
-        if not local or local[1] is None:
-            raise ApiError(400, "bad_request", "the proof is for TCP connections; the Unix socket needs none")
-        return JSONResponse({"proof": server_proof(access.token, nonce, local[0], local[1])}, headers=NO_CACHE)
-
-    async def notify(request: Request) -> Response:
-        answer = orchestra.ingest_once(await read_json(request))
-        record = answer.get("notification")
-        if answer["action"] == "created" and record and record["hook_event_name"] == "PermissionRequest":
-            answer = {**answer, "wait_key": wait_keys.issue(record["id"])}  # for the hook that asked, only
-        return JSONResponse(answer)
-
-    async def notifications(request: Request) -> Response:
-        status = request.query_params.get("status", "pending")
-        if status == "pending":
-            return JSONResponse({"notifications": list(orchestra.pending.values())})
-        if status not in ("all", "resolved", "dismissed"):
-            raise ApiError(400, "bad_request", "status must be pending, all, resolved or dismissed")
-        limit = _int_param(request, "limit", 100, 1, HISTORY_LIMIT)
-        before = _int_param(request, "before", None, 1, None)
-        records, next_before = store.history(None if status == "all" else status, limit, before)
-        return JSONResponse({"notifications": records, "next_before": next_before})
-
-    async def notification(request: Request) -> Response:
-        return JSONResponse(orchestra.get(request.path_params["id"]))
-
-    async def dismiss(request: Request) -> Response:
-        return JSONResponse({"ok": True, "notification": orchestra.dismiss(request.path_params["id"])})
-
-    async def respond(request: Request) -> Response:
-        return JSONResponse(await orchestra.respond(await read_json(request)))
-
-    async def screen(request: Request) -> Response:
-        record = orchestra.get(request.path_params["id"])
-        target = pane_of(record)
-        if target is None:
-            return JSONResponse({"lines": [], "pane_alive": False, "reason": "no tmux pane"})
-        try:
-            text = await tmux.capture(record.get("tmux_socket"), target, SCREEN_HISTORY)
-        except tmux.PaneGone:
-            return JSONResponse({"lines": [], "pane_alive": False, "reason": "the pane is gone"})
-        except tmux.TmuxError as e:
-            raise ApiError(502, "tmux_failed", f"tmux failed: {e}") from None
-        return JSONResponse({"lines": text.rstrip("\n").split("\n"), "pane_alive": True}, headers=NO_CACHE)
-
-    async def wait(request: Request) -> Response:
-        """A PermissionRequest hook waits here for the person's decision, with the key its notify answer
-        gave it (see docs/api.md)."""
-        record = orchestra.get(request.path_params["id"])
-        try:
-            body = await read_json(request)
-        except ApiError as e:
-            if e.status != 400:
-                raise
-            body = None  # no body, or not JSON: no key
-        if not isinstance(body, dict) or not wait_keys.check(record["id"], body.get("wait_key")):
-            log.warning("refused a wait on %s without its key", record["id"])
-            raise ApiError(403, "wrong_wait_key", "only the hook that asked may wait for this decision: "
-                                                  "send the wait_key its notify answer carried")
-        if record["status"] != "pending":
-            return JSONResponse({"status": "resolved", "output": None})
-        future = orchestra.attach_hook(record)
-
-        async def lines() -> AsyncIterator[bytes]:
-            try:
-                while True:
-                    done, _ = await asyncio.wait({future}, timeout=HOOK_HEARTBEAT)
-                    if not done:
-                        yield b"\n"
-                        continue
-                    if future.cancelled():
-                        return  # server stopping or hook reconnected: no final line, the hook retries
-                    output = future.result()
-                    status = "decided" if output is not None else "resolved"
-                    yield json.dumps({"status": status, "output": output}).encode() + b"\n"
-                    orchestra.hook_acknowledged(record["id"])  # runs once the line was sent
-                    return
-            finally:
-                orchestra.detach_hook(record, future)
-
-        return StreamingResponse(lines(), media_type="application/x-ndjson", headers=NO_CACHE)
-
-    async def wait_is_post(request: Request) -> Response:
-        raise ApiError(405, "method_not_allowed", "waiting for a decision is a POST with the wait_key of the "
-                                                  "notify answer; to read a request, GET .../notifications/{id}")
-
-    async def ws(websocket: WebSocket) -> None:
-        await websocket.accept(subprotocol=ws_subprotocol(websocket.scope))
-        await hub.serve(websocket, orchestra.snapshot_text)
-
-    async def api_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, ApiError)
-        return error(exc.status, exc.code, exc.message, **exc.extra)
-
-    async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        return error(exc.status_code, f"http_{exc.status_code}", exc.detail or "request refused",
-                     **({} if not exc.headers else {}))
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        hooks = [*(on_startup or []), auth.sweeper(sessions, hub)]
-        background = [task for hook in hooks if (task := await hook(app)) is not None]
-        yield
-        for task in background:
-            task.cancel()
-        hub.close_all()
-        orchestra.shutdown()
-
-    routes = [
-        Route("/", index),
-        Route("/login", login_page),
-        *auth.routes(sessions, access, hub),
-        Route("/api/health", health),
-        Route("/api/hello", hello),
-        Route("/api/orchestra/notify", notify, methods=["POST"]),
-        Route("/api/orchestra/notifications", notifications),
-        Route("/api/orchestra/notifications/{id}", notification),
-        Route("/api/orchestra/notifications/{id}", dismiss, methods=["DELETE"]),
-        Route("/api/orchestra/notifications/{id}/screen", screen),
-        Route("/api/orchestra/notifications/{id}/wait", wait, methods=["POST"]),
-        Route("/api/orchestra/notifications/{id}/wait", wait_is_post, methods=["GET"]),
-        Route("/api/orchestra/respond", respond, methods=["POST"]),
-        WebSocketRoute("/api/orchestra/ws", ws),
-        Mount("/static", StaticFiles(directory=STATIC), name="static"),
-    ]
-    app = Starlette(
-        routes=routes,
-        exception_handlers={ApiError: api_error, HTTPException: http_error},
-        lifespan=lifespan,
-    )
-    app.state.orchestra = orchestra
-    app.state.hub = hub
-    app.state.store = store
-    app.state.access = access
-    app.state.sessions = sessions
-    return Guard(app, access, sessions)  # type: ignore[return-value]
+    the = Parts(store=store, orchestra=Orchestra(store, hub, panes=panes, clock=clock), hub=hub,
+                sessions=Sessions(store.db, access.token), wait_keys=WaitKeys(store.db), access=access)
+    return App(the, on_startup or [])
 
 
-def _int_param(request: Request, name: str, default: int | None, low: int, high: int | None) -> Any:
+def _int_param(request: Request, name: str, default: int | None, low: int, high: int | None) -> int | None:
     raw = request.query_params.get(name)
     if raw is None:
         return default
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 12 or int(raw) < low or (high is not None and int(raw) > high):
         bound = f" and {high}" if high is not None else ""
-        raise ApiError(400, "bad_request", f"{name} must be a whole number between {low}{bound}")
+        raise ApiRefusal(400, "bad_request", f"{name} must be a whole number between {low}{bound}")
     return int(raw)

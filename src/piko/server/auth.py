@@ -22,9 +22,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from piko.server.errors import ApiRefusal
 from piko.server.guard import CLOSE_UNAUTHORIZED, Access, browser_session
 from piko.server.hub import Hub
-from piko.server.orchestra import ApiError
 from piko.server.sessions import Sessions, iso
 
 log = logging.getLogger("piko.server")
@@ -62,7 +62,7 @@ def close_sockets(hub: Hub, session_ids: set[str] | None, reason: str) -> None:
 
 def _token_holder(request: Request) -> None:
     if browser_session(request.scope) is not None:
-        raise ApiError(403, "needs_token", "this needs the server's token (the piko command), "
+        raise ApiRefusal(403, "needs_token", "this needs the server's token (the piko command), "
                        "not a browser session")
 
 
@@ -71,14 +71,14 @@ async def _login_code(request: Request) -> str:
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_LOGIN_BODY:
-            raise ApiError(413, "too_large", f"the body is larger than {MAX_LOGIN_BODY} bytes")
+            raise ApiRefusal(413, "too_large", f"the body is larger than {MAX_LOGIN_BODY} bytes")
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "bad_json", "the body is not valid JSON") from None
+        raise ApiRefusal(400, "bad_json", "the body is not valid JSON") from None
     code = data.get("code") if isinstance(data, dict) else None
     if not isinstance(code, str) or not code:
-        raise ApiError(400, "bad_request", 'send {"code": "<the code from the login link>"}')
+        raise ApiRefusal(400, "bad_request", 'send {"code": "<the code from the login link>"}')
     return code
 
 
@@ -87,14 +87,14 @@ def routes(sessions: Sessions, access: Access, hub: Hub) -> list[Route]:
         code = await _login_code(request)
         made = sessions.redeem(code, request.headers.get("user-agent", ""))
         if made is None:
-            raise ApiError(401, "link_used_or_expired", LINK_GONE)
+            raise ApiRefusal(401, "link_used_or_expired", LINK_GONE)
         credential, session = made
         return JSONResponse({"session": credential, **session.public()}, headers=NO_CACHE)
 
     async def sign_out(request: Request) -> Response:
         session = browser_session(request.scope)
         if session is None:
-            raise ApiError(400, "not_a_session", "only a browser session signs out; "
+            raise ApiRefusal(400, "not_a_session", "only a browser session signs out; "
                            "use `piko sessions revoke` to end browser sessions")
         sessions.revoke(session.id)
         close_sockets(hub, {session.id}, "signed out")
@@ -114,7 +114,7 @@ def routes(sessions: Sessions, access: Access, hub: Hub) -> list[Route]:
         _token_holder(request)
         id = request.path_params["id"]
         if not sessions.revoke(id):
-            raise ApiError(404, "not_found", f"no browser session {id!r}")
+            raise ApiRefusal(404, "not_found", f"no browser session {id!r}")
         close_sockets(hub, {id}, "session revoked")
         return JSONResponse({"ok": True, "revoked": [id]})
 
@@ -127,7 +127,7 @@ def routes(sessions: Sessions, access: Access, hub: Hub) -> list[Route]:
     async def rotate(request: Request) -> Response:
         _token_holder(request)
         if access.token_path is None:
-            raise ApiError(409, "no_token_file", "this server was started without a token file")
+            raise ApiRefusal(409, "no_token_file", "this server was started without a token file")
         access.token = write_new_token(access.token_path)
         ids = sessions.rotate(access.token)
         close_sockets(hub, None, "the token changed")
@@ -145,11 +145,11 @@ def routes(sessions: Sessions, access: Access, hub: Hub) -> list[Route]:
     ]
 
 
-def sweeper(sessions: Sessions, hub: Hub) -> Callable[[Any], Awaitable[asyncio.Task]]:
+def sweeper(sessions: Sessions, hub: Hub) -> Callable[[Any], Awaitable[asyncio.Task[None]]]:
     """A start-up hook: every minute, end the sessions that expired (closing their WebSockets) and count an
     open WebSocket as use, so a watched inbox does not go idle."""
 
-    async def start(app: Any) -> asyncio.Task:
+    async def start(app: Any) -> asyncio.Task[None]:
         async def loop() -> None:
             while True:
                 await asyncio.sleep(SWEEP_EVERY)

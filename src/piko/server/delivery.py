@@ -10,18 +10,16 @@ rules stay: no option key without a menu on the screen, no text into a showing d
 from __future__ import annotations
 
 import asyncio
-import logging
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable, Protocol
 
 from piko import claude, tmux
-from piko.server.errors import ApiError
-
-log = logging.getLogger("piko.delivery")
+from piko.models import Answer, Answers, Decision, OptionKey, Text
+from piko.server.errors import ApiRefusal
+from piko.server.mailbox import Mailbox
 
 DECISIONS = ("allow", "always", "deny")
 MAX_RESPONSE_CHARS = 100_000
 DENY_MESSAGE_PAUSE = 0.4  # after pressing No, before typing the message for Claude
-HOOK_ACK_TIMEOUT = 2.0  # how long a decision handed to a hook may take to leave the server
 KEY_CHECK_TIMEOUT = 1.5  # how long a pressed key may take to close the dialog on screen
 HOLD_SECONDS = 5.0  # how long an answer may wait for its dialog or its hook
 HOLD_POLL = 0.1
@@ -31,95 +29,127 @@ DIALOG_KINDS = ("permission", "question")  # requests whose answer goes to a dia
 
 def pane_of(record: dict[str, Any]) -> str | None:
     """The tmux target of a request: its pane, else its session's active pane (exact name), else None."""
-    if record.get("tmux_target"):
-        return record["tmux_target"]
-    if record.get("tmux_session"):
-        return f"={record['tmux_session']}:"
+    target, session = record.get("tmux_target"), record.get("tmux_session")
+    if isinstance(target, str) and target:
+        return target
+    if isinstance(session, str) and session:
+        return f"={session}:"
     return None
 
 
-async def dialog_options(socket: str | None, target: str) -> list[tuple[str, str]]:
-    """The options of the Claude Code dialog the pane shows now; [] when none. Raises tmux errors."""
-    return claude.screen_options(await tmux.capture(socket, target, join=True))
+class Panes(Protocol):
+    """What delivery needs of tmux: read a pane's screen, type into it. Raises tmux.TmuxError (PaneGone,
+    UnsafeSocket) as tmux.py does. In-process tests give a fake pane."""
+
+    async def capture(self, socket: str | None, target: str, history: int = 0, *, join: bool = False) -> str: ...
+
+    async def send_text(self, socket: str | None, target: str, text: str) -> None: ...
+
+    async def send_key(self, socket: str | None, target: str, key: str) -> None: ...
+
+    async def session_name(self, socket: str | None, target: str) -> str: ...
 
 
-def plan(record: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
-    """Check an answer before anything is typed; returns what to deliver."""
+class TmuxPanes:
+    """The real panes, through tmux (tmux.py)."""
+
+    async def capture(self, socket: str | None, target: str, history: int = 0, *, join: bool = False) -> str:
+        return await tmux.capture(socket, target, history, join=join)
+
+    async def send_text(self, socket: str | None, target: str, text: str) -> None:
+        await tmux.send_text(socket, target, text)
+
+    async def send_key(self, socket: str | None, target: str, key: str) -> None:
+        await tmux.send_key(socket, target, key)
+
+    async def session_name(self, socket: str | None, target: str) -> str:
+        return await tmux.run(socket, "display-message", "-p", "-t", target, "#{session_name}")
+
+
+def plan(record: dict[str, Any], body: dict[str, Any]) -> Answer:
+    """Check an answer (a /respond body) against `record` before anything is typed; returns what to deliver."""
     given = [k for k in ("response", "decision", "answers") if body.get(k) is not None]
     if len(given) != 1:
-        raise ApiError(400, "bad_request", "give exactly one of response, decision or answers")
+        raise ApiRefusal(400, "bad_request", "give exactly one of response, decision or answers")
     if "decision" in given:
         decision = body["decision"]
         if decision not in DECISIONS:
-            raise ApiError(400, "bad_request", "decision must be one of allow, always, deny")
+            raise ApiRefusal(400, "bad_request", "decision must be one of allow, always, deny")
         if record["kind"] != "permission":
-            raise ApiError(400, "bad_request", f"a {record['kind']} request takes no decision")
+            raise ApiRefusal(400, "bad_request", f"a {record['kind']} request takes no decision")
         message = body.get("message")
         if message is not None and (not isinstance(message, str) or decision != "deny"):
-            raise ApiError(400, "bad_request", "message is a string, and only for deny")
+            raise ApiRefusal(400, "bad_request", "message is a string, and only for deny")
         if message:
             _check_text(message)
-        return {"type": "decision", "decision": decision, "message": message or None,
-                "response": decision if not message else f"deny: {message}"}
+        return Decision(decision=decision, message=message or None)
     if "answers" in given:
         answers = body["answers"]
         if (not isinstance(answers, dict) or not answers
                 or not all(isinstance(k, str) and isinstance(v, str) for k, v in answers.items())):
-            raise ApiError(400, "bad_request", 'answers must map question text to option label: {"question": "label"}')
+            raise ApiRefusal(400, "bad_request", 'answers must map question text to option label: {"question": "label"}')
         if any(claude.has_surrogate(text) for pair in answers.items() for text in pair):
-            raise ApiError(400, "bad_request", "answers hold a lone surrogate (half of a UTF-16 pair), which is"
+            raise ApiRefusal(400, "bad_request", "answers hold a lone surrogate (half of a UTF-16 pair), which is"
                            " not text; nothing was sent")
         if record["kind"] != "question":
-            raise ApiError(400, "bad_request", f"a {record['kind']} request takes no answers")
-        return {"type": "answers", "answers": answers, "response": answers}
+            raise ApiRefusal(400, "bad_request", f"a {record['kind']} request takes no answers")
+        return Answers(answers=answers)
     response = body["response"]
     if not isinstance(response, str):
-        raise ApiError(400, "bad_request", "response must be a string")
+        raise ApiRefusal(400, "bad_request", "response must be a string")
     response_type = body.get("response_type") or "text"
     if response_type == "option":
         if not (len(response) == 1 and response.isdigit() and response != "0"):
-            raise ApiError(400, "bad_request", "an option is a single digit 1-9")
-        return {"type": "option", "key": response, "response": response}
+            raise ApiRefusal(400, "bad_request", "an option is a single digit 1-9")
+        return OptionKey(key=response)
     if response_type != "text":
-        raise ApiError(400, "bad_request", "response_type must be text or option")
+        raise ApiRefusal(400, "bad_request", "response_type must be text or option")
     if len(response) > MAX_RESPONSE_CHARS:
-        raise ApiError(400, "bad_request", f"response is longer than {MAX_RESPONSE_CHARS} characters")
+        raise ApiRefusal(400, "bad_request", f"response is longer than {MAX_RESPONSE_CHARS} characters")
     _check_text(response)
-    return {"type": "text", "text": response, "response": response}
+    return Text(text=response)
+
+
+def structured(record: dict[str, Any], plan: Answer) -> Decision | Answers | None:
+    """`plan` as a structured answer a PermissionRequest hook can carry; None for text, or an option
+    that names no decision or lone question's label."""
+    if isinstance(plan, (Decision, Answers)):
+        return plan
+    if isinstance(plan, OptionKey):
+        return claude.option_answer(record, plan.key)
+    return None
 
 
 def _check_text(text: str) -> None:
     try:
         tmux.check_text(text)
     except ValueError as e:
-        raise ApiError(400, "bad_request", str(e)) from None
+        raise ApiRefusal(400, "bad_request", str(e)) from None
 
 
 class Courier:
-    """Delivers answers. Shares the orchestra's table of waiting hooks and their acknowledgements;
-    `check_pending` raises ApiError(409) once the request is no longer pending."""
+    """Delivers answers: to the hook waiting in `mailbox`, else as keys into `panes`. `check_pending`
+    raises ApiRefusal(409) once the request is no longer pending."""
 
-    def __init__(self, hook_waiters: dict[str, asyncio.Future], hook_acks: dict[str, asyncio.Future],
-                 check_pending: Callable[[dict[str, Any]], None]) -> None:
-        self.hook_waiters = hook_waiters
-        self.hook_acks = hook_acks
+    def __init__(self, mailbox: Mailbox, panes: Panes, check_pending: Callable[[dict[str, Any]], None]) -> None:
+        self.mailbox = mailbox
+        self.panes = panes
         self.check_pending = check_pending
 
-    def _hook_plan(self, record: dict[str, Any], plan: dict[str, Any]) -> dict[str, Any] | None:
-        """What a hook waiting for `record` would be given for `plan`; None when no hook can carry it."""
-        waiter = self.hook_waiters.get(record["id"])
-        if waiter is None or waiter.done():
-            return None
-        if plan["type"] in ("decision", "answers"):
-            return plan
-        if plan["type"] == "option":
-            return claude.option_answer(record, plan["key"])
-        return None
+    async def dialog_options(self, socket: str | None, target: str) -> list[tuple[str, str]]:
+        """The options of the Claude Code dialog the pane shows now; [] when none. Raises tmux errors."""
+        return claude.screen_options(await self.panes.capture(socket, target, join=True))
 
-    async def hold(self, record: dict[str, Any], plan: dict[str, Any]) -> None:
+    def _hook_plan(self, record: dict[str, Any], plan: Answer) -> Decision | Answers | None:
+        """What a hook waiting for `record` would be given for `plan`; None when no hook can carry it."""
+        if not self.mailbox.waiting(record["id"]):
+            return None
+        return structured(record, plan)
+
+    async def hold(self, record: dict[str, Any], plan: Answer) -> None:
         """Wait (at most HOLD_SECONDS) until `plan` can be carried out: a hook waits that can carry it,
         or the pane shows a dialog. Only requests that ask in a dialog are held; an idle prompt takes
-        its answer at once. Raises ApiError(409) when the request stops being pending meanwhile; after
+        its answer at once. Raises ApiRefusal(409) when the request stops being pending meanwhile; after
         the hold, deliver() says why what is still missing stops the answer."""
         if record["kind"] not in DIALOG_KINDS:
             return
@@ -128,15 +158,14 @@ class Courier:
         target, waited = pane_of(record), False
         # A hook that was waiting when the server was killed comes back within a second or two: its
         # structured decision is better than keys, so the dialog alone does not end the hold then.
-        hook_coming = record.get("hook_waiting") and (
-            plan["type"] in ("decision", "answers") or claude.option_answer(record, plan.get("key", "")))
+        hook_coming = record.get("hook_waiting") and structured(record, plan) is not None
         while True:
             self.check_pending(record)
             if self._hook_plan(record, plan) is not None:
                 return
             if target is not None and not (hook_coming and record.get("hook_waiting")):
                 try:
-                    drawn = bool(await dialog_options(record.get("tmux_socket"), target))
+                    drawn = bool(await self.dialog_options(record.get("tmux_socket"), target))
                 except tmux.TmuxError:
                     return  # deliver() reports it
                 if drawn:
@@ -148,101 +177,84 @@ class Courier:
             waited = True
             await asyncio.sleep(HOLD_POLL)
 
-    async def deliver(self, record: dict[str, Any], plan: dict[str, Any],
-                      mark_typing: Callable[[dict[str, Any]], None]) -> str:
+    async def deliver(self, record: dict[str, Any], plan: Answer,
+                      mark_typing: Callable[[dict[str, Any]], Awaitable[None]]) -> str:
         """Deliver the answer: through the waiting hook when there is one, else by keystrokes
         (`mark_typing` runs just before the first key)."""
         hooked = self._hook_plan(record, plan)
         if hooked is not None and await self._hand_to_hook(record, hooked):
             return "hook"
         if record.get("typing_since"):
-            raise ApiError(409, "typing_interrupted",
+            raise ApiRefusal(409, "typing_interrupted",
                            f"the server stopped while an answer was being typed into the pane (at "
                            f"{record['typing_since']}): it may have arrived. Look at the pane; answer there or "
                            "dismiss this request. Nothing was typed now")
         socket, target = record.get("tmux_socket"), self._target(record)
         held = f" (waited {HOLD_SECONDS:g} s for it)" if record["kind"] in DIALOG_KINDS else ""
         try:
-            if plan["type"] == "text":
-                if await dialog_options(socket, target):
-                    raise ApiError(409, "dialog_showing",
+            if isinstance(plan, Text):
+                if await self.dialog_options(socket, target):
+                    raise ApiRefusal(409, "dialog_showing",
                                    "the pane shows a dialog: text would be typed into it. Answer the dialog "
                                    "(decision, answers or option) first; nothing was typed")
-                mark_typing(record)
-                await tmux.send_text(socket, target, plan["text"])
-            elif plan["type"] == "option":
-                before = await dialog_options(socket, target)
+                await mark_typing(record)
+                await self.panes.send_text(socket, target, plan.text)
+            elif isinstance(plan, OptionKey):
+                before = await self.dialog_options(socket, target)
                 if not before:
-                    raise ApiError(409, "no_prompt",
+                    raise ApiRefusal(409, "no_prompt",
                                    f"the pane shows no menu and no hook is waiting for it{held}: the key would "
                                    "land in Claude's input box; nothing was typed")
-                mark_typing(record)
-                await self._press_on_dialog(socket, target, plan["key"], before)
+                await mark_typing(record)
+                await self._press_on_dialog(socket, target, plan.key, before)
             else:
                 await self._press_choice(socket, target, plan, held, lambda: mark_typing(record))
         except tmux.UnsafeSocket as e:
-            raise ApiError(409, "unsafe_socket", f"{e}; nothing was typed") from None
+            raise ApiRefusal(409, "unsafe_socket", f"{e}; nothing was typed") from None
         except tmux.PaneGone as e:
-            raise ApiError(410, "pane_gone", f"the agent's tmux pane {target} is gone ({e}); the request stays pending") from None
+            raise ApiRefusal(410, "pane_gone", f"the agent's tmux pane {target} is gone ({e}); the request stays pending") from None
         except tmux.TmuxError as e:
-            raise ApiError(502, "tmux_failed", f"tmux failed: {e}; the request stays pending") from None
+            raise ApiRefusal(502, "tmux_failed", f"tmux failed: {e}; the request stays pending") from None
         return "keys"
 
-    async def _hand_to_hook(self, record: dict[str, Any], plan: dict[str, Any]) -> bool:
+    async def _hand_to_hook(self, record: dict[str, Any], plan: Decision | Answers) -> bool:
         """Give the decision to the waiting hook; False when no hook took it (then keys are used)."""
-        id = record["id"]
-        waiter = self.hook_waiters.get(id)
-        if waiter is None or waiter.done():
-            return False
-        ack: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.hook_acks[id] = ack
-        try:
-            waiter.set_result(claude.hook_decision(record, plan))
-            await asyncio.wait_for(ack, HOOK_ACK_TIMEOUT)
-            return True
-        except asyncio.TimeoutError:
-            log.warning("the hook for %s did not take its decision; answering with keys", id)
-            return False
-        finally:
-            self.hook_acks.pop(id, None)
-            if self.hook_waiters.get(id) is waiter:
-                del self.hook_waiters[id]
+        return await self.mailbox.hand(record["id"], claude.hook_decision(record, plan))
 
     @staticmethod
     def _target(record: dict[str, Any]) -> str:
         target = pane_of(record)
         if target is None:
-            raise ApiError(409, "no_pane", "this request came from outside tmux and no hook is waiting for it:"
+            raise ApiRefusal(409, "no_pane", "this request came from outside tmux and no hook is waiting for it:"
                                            " there is no pane to type into")
         return target
 
-    async def _press_choice(self, socket: str | None, target: str, plan: dict[str, Any], held: str,
-                            mark_typing: Callable[[], None]) -> None:
+    async def _press_choice(self, socket: str | None, target: str, plan: Decision | Answers, held: str,
+                            mark_typing: Callable[[], Awaitable[None]]) -> None:
         """A decision or answer by keystrokes: find its key among the options on the live screen."""
-        options = await dialog_options(socket, target)
+        options = await self.dialog_options(socket, target)
         key: str | None = None
         if not options:
             pass  # no dialog: even Esc (deny) would land in Claude's input box, or interrupt it
-        elif plan["type"] == "decision":
-            key = claude.key_for_decision(plan["decision"], options)
+        elif isinstance(plan, Decision):
+            key = claude.key_for_decision(plan.decision, options)
         else:
-            answers = plan["answers"]
+            answers = plan.answers
             if len(answers) != 1:
-                raise ApiError(409, "needs_hook", "several questions at once can only be answered through the hook")
+                raise ApiRefusal(409, "needs_hook", "several questions at once can only be answered through the hook")
             key = claude.key_for_label(next(iter(answers.values())), options)
         if key is None:
             what = f"dialog and no hook is waiting for it{held}" if not options else "option"
-            raise ApiError(409, "no_prompt",
+            raise ApiRefusal(409, "no_prompt",
                            f"the pane does not show the {what} (was it answered in the terminal?);"
                            " nothing was typed", screen_options=[label for _, label in options])
-        mark_typing()
+        await mark_typing()
         await self._press_on_dialog(socket, target, key, options)
-        if plan["type"] == "decision" and plan.get("message"):
+        if isinstance(plan, Decision) and plan.message:
             await asyncio.sleep(DENY_MESSAGE_PAUSE)
-            await tmux.send_text(socket, target, plan["message"])
+            await self.panes.send_text(socket, target, plan.message)
 
-    @staticmethod
-    async def _press_on_dialog(socket: str | None, target: str, key: str,
+    async def _press_on_dialog(self, socket: str | None, target: str, key: str,
                                options: list[tuple[str, str]]) -> None:
         """Press `key` on the dialog showing `options`, and check that the dialog went away.
 
@@ -251,11 +263,11 @@ class Courier:
         """
         loop = asyncio.get_running_loop()
         for attempt in range(2):
-            await tmux.send_key(socket, target, key)
+            await self.panes.send_key(socket, target, key)
             deadline = loop.time() + KEY_CHECK_TIMEOUT / (2 - attempt)
             while loop.time() < deadline:
                 await asyncio.sleep(0.05)
-                if await dialog_options(socket, target) != options:
+                if await self.dialog_options(socket, target) != options:
                     return
-        raise ApiError(502, "keys_not_taken",
+        raise ApiRefusal(502, "keys_not_taken",
                        "the key was pressed but the dialog is still on the screen; the request stays pending")

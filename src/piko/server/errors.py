@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 
-class ApiError(Exception):
+class ApiRefusal(Exception):
     """An answer the API gives instead of doing what was asked: HTTP status, machine code, sentence."""
 
     def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:

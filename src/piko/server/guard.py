@@ -63,7 +63,7 @@ class Access:
         return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
 
     def token_ok(self, candidate: str | None) -> bool:
-        return bool(candidate) and hmac.compare_digest(candidate.encode(), self.token.encode())
+        return bool(candidate) and hmac.compare_digest(str(candidate).encode(), self.token.encode())
 
 
 def credential(scope: Scope, headers: Headers) -> str | None:
@@ -81,7 +81,8 @@ def credential(scope: Scope, headers: Headers) -> str | None:
 
 def browser_session(scope: Scope) -> Session | None:
     """The browser session a request came with; None for the token holder (or no one)."""
-    return scope.get("state", {}).get("session")
+    session = scope.get("state", {}).get("session")
+    return session if isinstance(session, Session) else None
 
 
 def ws_subprotocol(scope: Scope) -> str | None:

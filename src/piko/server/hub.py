@@ -23,12 +23,12 @@ CLOSE_UNSUPPORTED = 1003
 CLOSE_GOING_AWAY = 1001
 
 
-class Client:
+class Subscriber:
     def __init__(self, ws: WebSocket, limit: int) -> None:
         self.ws = ws
         self.queue: asyncio.Queue[str] = asyncio.Queue(limit)
-        self.writer: asyncio.Task | None = None
-        self.closer: asyncio.Task | None = None
+        self.writer: asyncio.Task[None] | None = None
+        self.closer: asyncio.Task[None] | None = None
 
     def offer(self, text: str) -> bool:
         """Queue `text` without waiting; False when the client has fallen too far behind."""
@@ -67,7 +67,7 @@ class Client:
 
 class Hub:
     def __init__(self, queue_limit: int = QUEUE_LIMIT) -> None:
-        self.clients: set[Client] = set()
+        self.clients: set[Subscriber] = set()
         self.queue_limit = queue_limit
 
     def __len__(self) -> int:
@@ -92,7 +92,7 @@ class Hub:
         The client is registered and its snapshot queued in one step, with no await between, so it
         misses no change and sees none twice.
         """
-        client = Client(ws, self.queue_limit)
+        client = Subscriber(ws, self.queue_limit)
         client.offer(snapshot())
         self.clients.add(client)
         writer = client.writer = asyncio.create_task(client.pump())
@@ -105,7 +105,7 @@ class Hub:
                 with contextlib.suppress(BaseException):
                     await client.closer
 
-    async def _read(self, client: Client, writer: asyncio.Task) -> None:
+    async def _read(self, client: Subscriber, writer: asyncio.Task[None]) -> None:
         ws = client.ws
         receiver = None
         while True:

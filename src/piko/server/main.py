@@ -11,7 +11,7 @@ import socket
 import stat
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TextIO
 
 import uvicorn
 
@@ -140,7 +140,7 @@ def remove_unix(home: Path, made: os.stat_result) -> None:
 class _Server(uvicorn.Server):
     """uvicorn's server, releasing long-polling hooks as soon as a shutdown is asked for."""
 
-    on_exit: list = []
+    on_exit: list[Callable[[], None]] = []
 
     def handle_exit(self, sig: int, frame: Any) -> None:
         # Like uvicorn's, except that the signal is not raised again after the graceful shutdown:
@@ -154,7 +154,7 @@ class _Server(uvicorn.Server):
 
 
 def serve(host: str, port: int, home: Path, *, allowed_hosts: tuple[str, ...] = (),
-          access_log: bool = False, out=sys.stdout) -> None:
+          access_log: bool = False, out: TextIO = sys.stdout) -> None:
     os.umask(0o077)  # the database, its WAL and the lock file are the owner's alone
     lock, token, store = open_state(home)
     connections.raise_open_files_limit()
@@ -166,10 +166,10 @@ def serve(host: str, port: int, home: Path, *, allowed_hosts: tuple[str, ...] = 
     from piko.server import startup  # spool ingestion and background watchers
 
     app = create_app(store, access, on_startup=startup.tasks(home))
-    orchestra = app.app.state.orchestra  # type: ignore[attr-defined]
+    orchestra = app.orchestra
 
     url = access.base_url
-    sessions = app.app.state.sessions  # type: ignore[attr-defined]
+    sessions = app.sessions
     code, _ = sessions.new_login_code()
     secs = sessions.link_seconds
     within = f"{secs // 60} minutes" if secs % 60 == 0 and secs >= 120 else f"{secs} seconds"

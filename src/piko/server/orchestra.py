@@ -1,9 +1,9 @@
-"""Orchestra: the lifecycle of requests, and carrying answers back to the agent that asked.
+"""Orchestra: the pending requests, changed by hook events and answers, and announced to the UI.
 
-One pending request per Claude session. A hook event creates, enriches, replaces or resolves it (rules in
-docs/api.md); an answer resolves it after it was delivered, by a waiting hook (a structured decision) or
-by keystrokes into the exact tmux pane. Every change is computed on a copy and written to the store first;
-only then is it made in memory and broadcast, so a write that fails (503) leaves both as they were.
+The rules of what an event does are server/lifecycle.py (pure); this carries them out. Every change is
+computed on a copy and written to the store first; only then is it made in memory and broadcast, so a
+write that fails (503) leaves both as they were. An answer is delivered (server/delivery.py: through the
+waiting hook of server/mailbox.py, else as keys into the exact tmux pane) before it resolves its request.
 """
 
 from __future__ import annotations
@@ -13,41 +13,49 @@ import json
 import logging
 import secrets
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable, Coroutine, Literal
 
 from piko import claude, tmux
+from piko.models import ChangeKind, answer_response, answer_type
+from piko.server import delivery, lifecycle
+from piko.server.errors import ApiRefusal
 from piko.server.event_keys import EventKeys, take_key
-from piko.server import delivery
-from piko.server.delivery import dialog_options, pane_of  # noqa: F401 (the watcher's and the routes')
-from piko.server.errors import ApiError
 from piko.server.hub import Hub
+from piko.server.mailbox import HookOutput, Mailbox
 from piko.server.store import Store, StoreError
 
 log = logging.getLogger("piko.orchestra")
 
+Clock = Callable[[], str]
+
 
 def now() -> str:
+    """The time as records carry it: UTC, milliseconds, `Z`."""
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class Orchestra:
-    def __init__(self, store: Store, hub: Hub) -> None:
+    def __init__(self, store: Store, hub: Hub, *, panes: delivery.Panes | None = None,
+                 clock: Clock = now) -> None:
         self.store = store
         self.hub = hub
+        self.clock = clock
+        self.panes = panes or delivery.TmuxPanes()
         self.pending: dict[str, dict[str, Any]] = {r["id"]: r for r in store.pending()}
         # Claude session id -> id of its pending request: found in O(1) on every event.
         self._by_session: dict[str, str] = {
             r["session_id"]: r["id"] for r in self.pending.values() if r.get("session_id")}
         self._snapshot: str | None = None
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks: dict[str, asyncio.Lock] = {}  # one answer at a time per request
+        # Every change is computed, written and made under this lock: the write is awaited (on the
+        # store's writer thread), and no other change may be computed from the state before it.
+        self._changing = asyncio.Lock()
         # Requests whose answer is being delivered: lifecycle resolutions that arrive meanwhile wait
         # here, so the answer (not the event our own keystrokes caused) is what the record keeps.
         self._inflight: dict[str, list[str]] = {}
-        # Hooks waiting for a decision (PermissionRequest): request id -> future of the hook's output.
-        self.hook_waiters: dict[str, asyncio.Future[dict | None]] = {}
-        self._hook_acks: dict[str, asyncio.Future[None]] = {}
-        self.courier = delivery.Courier(self.hook_waiters, self._hook_acks, self._check_pending)
-        self._background: set[asyncio.Task] = set()
+        self.mailbox = Mailbox()  # PermissionRequest hooks waiting for a decision
+        self.courier = delivery.Courier(self.mailbox, self.panes, self._check_pending)
+        self._background: set[asyncio.Task[None]] = set()
         self.event_keys = EventKeys(store.db)
 
     # ---- reading ---------------------------------------------------------------------------------
@@ -62,7 +70,7 @@ class Orchestra:
     def get(self, id: str) -> dict[str, Any]:
         record = self.pending.get(id) or self.store.get(id)
         if record is None:
-            raise ApiError(404, "not_found", f"no request with id {id!r}")
+            raise ApiRefusal(404, "not_found", f"no request with id {id!r}")
         return record
 
     def pending_for_session(self, session_id: str) -> dict[str, Any] | None:
@@ -71,144 +79,112 @@ class Orchestra:
 
     # ---- changes ---------------------------------------------------------------------------------
 
-    def _announce(self, kind: str, record: dict[str, Any]) -> None:
+    def _announce(self, kind: ChangeKind, record: dict[str, Any]) -> None:
         self._snapshot = None
         self.hub.broadcast({"type": kind, "notification": record})
 
-    def _write(self, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
+    async def _write(self, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
         try:
-            self.store.write_many(inserts, updates)
+            await self.store.write_many(inserts, updates)
         except StoreError as e:
             log.error("store write failed: %s", e)
-            raise ApiError(503, "store_failed",
+            raise ApiRefusal(503, "store_failed",
                            f"the change could not be saved ({e}); nothing was changed, try again") from None
 
-    def _save(self, record: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    async def _save(self, record: dict[str, Any], **changes: Any) -> dict[str, Any]:
         """Write `record` with `changes`, then make them in memory (the caller announces it)."""
-        changes["updated_at"] = now()
-        self._write([], [{**record, **changes}])
+        changes = lifecycle.updating(record, changes, self.clock())
+        await self._write([], [{**record, **changes}])
         record.update(changes)
         return record
 
-    def _close(self, record: dict[str, Any], status: str, via: str, response: Any = None,
+    async def _close(self, record: dict[str, Any], status: Literal["resolved", "dismissed"], via: str,
+               response: str | dict[str, str] | None = None,
                response_type: str | None = None, *, inserts: tuple[dict[str, Any], ...] = ()) -> dict[str, Any]:
         """Mark `record` resolved/dismissed: written (with `inserts`, in the same transaction), then in
         memory. The caller announces it."""
-        stamp = now()
-        changes: dict[str, Any] = dict(status=status, resolved_via=via, resolved_at=stamp, updated_at=stamp,
-                                       hook_waiting=False)
-        if response is not None:
-            changes.update(response=response, response_type=response_type)
-        self._write(list(inserts), [{**record, **changes}])
+        changes = lifecycle.closing(record, status, via, self.clock(), response, response_type)
+        await self._write(list(inserts), [{**record, **changes}])
         record.update(changes)
         self.pending.pop(record["id"], None)
         self._locks.pop(record["id"], None)  # anyone still waiting on it holds it, and will see this
         if record.get("session_id") and self._by_session.get(record["session_id"]) == record["id"]:
             del self._by_session[record["session_id"]]
-        waiter = self.hook_waiters.pop(record["id"], None)
-        if waiter and not waiter.done():
-            waiter.set_result(None)  # resolved some other way: the hook exits silently
+        self.mailbox.release(record["id"])  # resolved some other way: the hook exits silently
         return record
 
-    def resolve(self, record: dict[str, Any], via: str) -> dict[str, Any] | None:
-        """Resolve a pending request because its session moved on; deferred while an answer is in flight."""
+    async def resolve(self, record: dict[str, Any], via: str) -> dict[str, Any] | None:
+        """Resolve a pending request because its session moved on (the watcher saw it); deferred while an
+        answer is in flight. None when deferred, or no longer pending."""
+        async with self._changing:
+            if record["status"] != "pending" or record["id"] not in self.pending:
+                return None
+            return await self._resolve(record, via)
+
+    async def _resolve(self, record: dict[str, Any], via: str) -> dict[str, Any] | None:
         deferred = self._inflight.get(record["id"])
         if deferred is not None:
             deferred.append(via)
             return None
-        self._close(record, "resolved", via)
+        await self._close(record, "resolved", via)
         self._announce("resolved", record)
         return record
 
-    def ingest(self, body: Any) -> dict[str, Any]:
+    async def ingest(self, body: Any) -> dict[str, Any]:
         """Apply one hook event; returns the notify answer."""
+        async with self._changing:
+            return await self._ingest(body)
+
+    async def _ingest(self, body: Any) -> dict[str, Any]:
         try:
             fields, extra = claude.normalize_event(body)
         except claude.PayloadError as e:
-            raise ApiError(400, "bad_request", str(e)) from None
+            raise ApiRefusal(400, "bad_request", str(e)) from None
         if fields["tmux_socket"]:
             try:
                 tmux.check_socket(fields["tmux_socket"])
             except tmux.UnsafeSocket as e:
-                raise ApiError(400, "bad_request", f"tmux_socket refused: {e}") from None
+                raise ApiRefusal(400, "bad_request", f"tmux_socket refused: {e}") from None
             except tmux.PaneGone:
                 pass  # its tmux server is gone (a spooled event): the request is kept, answering it says so
-        event = fields["hook_event_name"]
         session = fields["session_id"]
-        kind = claude.kind_of(fields)
         current = self.pending_for_session(session) if session else None
-
-        if current is not None and event == "Notification" and (
-                (kind == "permission" and current["kind"] in ("permission", "question"))
-                or (kind == "idle" and current["kind"] == "idle")):
-            return self._enrich(current, fields, extra)  # the same dialog or idle prompt, told twice
-        if kind is not None:
-            return self._create(kind, fields, extra, replacing=current)
-        if event == "Stop" and session:
-            # Claude finished its turn and waits for the next instruction: that is an idle prompt now,
-            # not in the 60 s Claude Code takes to send its idle_prompt Notification.
-            fields["message"] = claude.stop_message(extra)
-            return self._create("idle", fields, extra, replacing=current, replaced_via="event:Stop")
-        if event in claude.RESOLVING_EVENTS and current is not None and self._moves_on(current, fields):
-            resolved = self.resolve(current, f"event:{event}")
-            return {"id": current["id"], "action": "resolved" if resolved else "deferred",
+        change = lifecycle.apply_event(fields, extra, current, new_id=secrets.token_hex(6), stamp=self.clock())
+        if isinstance(change, lifecycle.Enrich):
+            await self._save(change.record, **change.changes)
+            self._announce("updated", change.record)
+            return {"id": change.record["id"], "action": "updated", "notification": change.record}
+        if isinstance(change, lifecycle.Create):
+            return await self._create(change)
+        if isinstance(change, lifecycle.Resolve):
+            resolved = await self._resolve(change.record, change.via)
+            return {"id": change.record["id"], "action": "resolved" if resolved else "deferred",
                     "notification": resolved}
         return {"id": None, "action": "ignored", "notification": None}
 
-    def ingest_once(self, body: Any) -> dict[str, Any]:
+    async def ingest_once(self, body: Any) -> dict[str, Any]:
         """`ingest`, once per idempotency key (a hook may post an event, time out, and spool it too)."""
         try:
             key = take_key(body)
         except ValueError as e:
-            raise ApiError(400, "bad_request", str(e)) from None
-        if key is not None and self.event_keys.seen(key):
-            return {"id": None, "action": "duplicate", "notification": None}
-        answer = self.ingest(body)
-        if key is not None:
-            self.event_keys.remember(key)
-        return answer
+            raise ApiRefusal(400, "bad_request", str(e)) from None
+        async with self._changing:
+            if key is not None and self.event_keys.seen(key):
+                return {"id": None, "action": "duplicate", "notification": None}
+            answer = await self._ingest(body)
+            if key is not None:
+                self.event_keys.remember(key)
+            return answer
 
-    @staticmethod
-    def _moves_on(current: dict[str, Any], fields: dict[str, Any]) -> bool:
-        """Does this resolving event answer `current`? A tool that ran answers only its own permission,
-        not the prompt of another tool called in parallel."""
-        if fields["hook_event_name"] not in ("PostToolUse", "PostToolUseFailure"):
-            return True
-        if current["kind"] not in ("permission", "question"):
-            return True
-        if current.get("tool_name") and fields["tool_name"] != current["tool_name"]:
-            return False
-        if current.get("tool_input") and fields["tool_input"]:
-            wanted, ran = current["tool_input"], fields["tool_input"]
-            # AskUserQuestion's PostToolUse adds "answers" to the input it was asked with.
-            return all(ran.get(k) == v for k, v in wanted.items())
-        return True
-
-    def _create(self, kind: str, fields: dict[str, Any], extra: dict[str, Any],
-                replacing: dict[str, Any] | None, replaced_via: str = "replaced") -> dict[str, Any]:
-        stamp = now()
-        record: dict[str, Any] = {
-            "id": secrets.token_hex(6),
-            "status": "pending",
-            "kind": kind,
-            **fields,
-            "extra": extra,
-            "options": claude.options_for(kind, fields["tool_input"], fields["permission_suggestions"]),
-            "hook_waiting": False,
-            "created_at": stamp,
-            "updated_at": stamp,
-            "resolved_at": None,
-            "response": None,
-            "response_type": None,
-            "resolved_via": None,
-        }
+    async def _create(self, change: lifecycle.Create) -> dict[str, Any]:
+        record, replacing = change.record, change.replaces
         replaced = None
         if replacing is not None and replacing["id"] not in self._inflight:
-            replaced = self._close(replacing, "resolved", replaced_via, inserts=(record,))
+            replaced = await self._close(replacing, "resolved", change.via, inserts=(record,))
         else:
-            self._write([record], [])
+            await self._write([record], [])
             if replacing is not None:
-                self._inflight[replacing["id"]].append(replaced_via)
+                self._inflight[replacing["id"]].append(change.via)
         self.pending[record["id"]] = record
         if record["session_id"]:
             self._by_session[record["session_id"]] = record["id"]
@@ -216,100 +192,82 @@ class Orchestra:
             self._announce("resolved", replaced)
         self._announce("created", record)
         if record["tmux_target"] and not record["tmux_session"]:
-            task = asyncio.get_running_loop().create_task(self._name_session(record))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            self._spawn(self._name_session(record))
         return {"id": record["id"], "action": "created", "notification": record}
 
     async def _name_session(self, record: dict[str, Any]) -> None:
         """Fill in the tmux session's name (and the env name, when none was given) from the pane, so
         the hook need not spend its time asking tmux."""
         try:
-            out = await tmux.run(record.get("tmux_socket"), "display-message", "-p", "-t",
-                                 record["tmux_target"], "#{session_name}")
+            name = await self.panes.session_name(record.get("tmux_socket"), record["tmux_target"])
         except tmux.TmuxError:
             return
-        name = claude.repair(out.strip())
-        if not name or record["status"] != "pending" or record.get("tmux_session"):
+        named = lifecycle.session_named(record, name)
+        if named is None:
             return
-        named = {"tmux_session": name, "env_name": record.get("env_name") or name,
-                 "project_name": record.get("project_name"), "names_given": record.get("names_given")}
-        claude.apply_piko_names(named)
-        named.pop("names_given")
-        try:
-            self._save(record, **named)
-        except ApiError:
-            return  # logged; the request keeps working without its session's name
-        self._announce("updated", record)
+        async with self._changing:
+            if record["status"] != "pending" or record.get("tmux_session"):
+                return
+            try:
+                await self._save(record, **named)
+            except ApiRefusal:
+                return  # logged; the request keeps working without its session's name
+            self._announce("updated", record)
 
-    def _enrich(self, current: dict[str, Any], fields: dict[str, Any], extra: dict[str, Any]) -> dict:
-        """The Notification for a dialog already known from its PermissionRequest: one request, enriched."""
-        changes: dict[str, Any] = {name: value for name, value in fields.items()  # fills in, never overwrites
-                                   if value is not None and current.get(name) is None}
-        if fields["notification_type"]:
-            changes["notification_type"] = fields["notification_type"]
-        changes["extra"] = {**extra, **(current.get("extra") or {})}
-        self._save(current, **changes)
-        self._announce("updated", current)
-        return {"id": current["id"], "action": "updated", "notification": current}
-
-    def dismiss(self, id: str) -> dict[str, Any]:
+    async def dismiss(self, id: str) -> dict[str, Any]:
         record = self.get(id)
-        self._check_pending(record)
-        if id in self._inflight:
-            raise ApiError(409, "already_resolved", f"request {id} is being answered right now",
-                           notification=record)
-        self._close(record, "dismissed", "dismiss")
-        self._announce("dismissed", record)
-        return record
+        async with self._changing:
+            self._check_pending(record)
+            if id in self._inflight:
+                raise ApiRefusal(409, "already_resolved", f"request {id} is being answered right now",
+                                 notification=record)
+            await self._close(record, "dismissed", "dismiss")
+            self._announce("dismissed", record)
+            return record
 
     def shutdown(self) -> None:
         """Release every waiting hook at once: the server is going away (the hook retries)."""
-        for waiter in list(self.hook_waiters.values()):
-            if not waiter.done():
-                waiter.cancel()
+        self.mailbox.close()
 
-    def attach_hook(self, record: dict[str, Any]) -> asyncio.Future[dict | None]:
+    async def attach_hook(self, record: dict[str, Any]) -> asyncio.Future[HookOutput | None]:
         """A PermissionRequest hook starts waiting for the decision on `record`."""
-        old = self.hook_waiters.get(record["id"])
-        if old is not None and not old.done():
-            old.cancel()  # the same hook reconnected; its old connection is dead
-        future: asyncio.Future[dict | None] = asyncio.get_running_loop().create_future()
-        self.hook_waiters[record["id"]] = future
-        self.set_hook_waiting(record, True)
+        future = self.mailbox.attach(record["id"])
+        await self.set_hook_waiting(record, True)
         return future
 
-    def detach_hook(self, record: dict[str, Any], future: asyncio.Future) -> None:
-        """The hook's connection ended (answered, timed out, killed, or the server is stopping)."""
-        if not future.done():
-            future.cancel()
-        if self.hook_waiters.get(record["id"]) is future:
-            del self.hook_waiters[record["id"]]
-            self.set_hook_waiting(record, False)
+    def detach_hook(self, record: dict[str, Any], future: asyncio.Future[HookOutput | None]) -> None:
+        """The hook's connection ended (answered, timed out, killed, or the server is stopping); the record
+        says so once the store has it."""
+        if self.mailbox.detach(record["id"], future):
+            self._spawn(self.set_hook_waiting(record, False))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def hook_acknowledged(self, id: str) -> None:
         """The decision for `id` was written to its hook's connection."""
-        ack = self._hook_acks.get(id)
-        if ack is not None and not ack.done():
-            ack.set_result(None)
+        self.mailbox.acknowledged(id)
 
-    def set_hook_waiting(self, record: dict[str, Any], waiting: bool) -> None:
-        if record.get("hook_waiting") == waiting or record["status"] != "pending":
-            return
-        try:
-            self._save(record, hook_waiting=waiting)
-        except ApiError:
-            return  # logged; hook_waiting is only shown, the hook keeps waiting either way
-        self._announce("updated", record)
+    async def set_hook_waiting(self, record: dict[str, Any], waiting: bool) -> None:
+        async with self._changing:
+            if record.get("hook_waiting") == waiting or record["status"] != "pending":
+                return
+            try:
+                await self._save(record, hook_waiting=waiting)
+            except ApiRefusal:
+                return  # logged; hook_waiting is only shown, the hook keeps waiting either way
+            self._announce("updated", record)
 
     # ---- answers ---------------------------------------------------------------------------------
 
     async def respond(self, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict):
-            raise ApiError(400, "bad_request", "the body must be a JSON object")
+            raise ApiRefusal(400, "bad_request", "the body must be a JSON object")
         id = body.get("notification_id")
         if not isinstance(id, str) or not id:
-            raise ApiError(400, "bad_request", "notification_id (a string) is required")
+            raise ApiRefusal(400, "bad_request", "notification_id (a string) is required")
         record = self.get(id)
         plan = delivery.plan(record, body)
         self._check_pending(record)
@@ -319,39 +277,47 @@ class Orchestra:
             # An answer given before the dialog is drawn or its hook listens waits for them (not in
             # flight: the session may still move on meanwhile, and then nothing is typed).
             await self.courier.hold(record, plan)
-            self._check_pending(record)
-            self._inflight[id] = []
+            async with self._changing:  # no change of this request is half-written now
+                self._check_pending(record)
+                self._inflight[id] = []
             try:
                 via = await self.courier.deliver(record, plan, self._mark_typing)
             except BaseException:
-                self._unmark_typing(record)
-                deferred = self._inflight.pop(id, [])
-                if deferred:
-                    self.resolve(record, deferred[0])
+                async with self._changing:
+                    await self._unmark_typing(record)
+                    deferred = self._inflight.pop(id, [])
+                    if deferred:
+                        await self._resolve(record, deferred[0])
                 raise
-            self._inflight.pop(id, None)
-            record.pop("typing_since", None)
-            try:
-                self._close(record, "resolved", via, plan["response"], plan["type"])
-            except ApiError as e:  # delivered, but not recorded: say so, lest it be answered again
-                raise ApiError(e.status, e.code, f"the answer was delivered ({via}) but could not be recorded "
-                               f"({e.message}); do not answer it again: dismiss it once the store works") from None
-            self._announce("resolved", record)
+            async with self._changing:
+                self._inflight.pop(id, None)
+                record.pop("typing_since", None)
+                try:
+                    await self._close(record, "resolved", via, answer_response(plan), answer_type(plan))
+                except ApiRefusal as e:  # delivered, but not recorded: say so, lest it be answered again
+                    raise ApiRefusal(e.status, e.code, f"the answer was delivered ({via}) but could not be "
+                                     f"recorded ({e.message}); do not answer it again: dismiss it once the "
+                                     "store works") from None
+                self._announce("resolved", record)
             return {"ok": True, "delivered_via": via, "notification": record}
 
-    def _mark_typing(self, record: dict[str, Any]) -> None:
+    async def _mark_typing(self, record: dict[str, Any]) -> None:
         """Keys are about to be typed for `record`: the store says so first, so a server killed while
-        typing never types the answer a second time after its restart (see delivery.check_not_typed)."""
-        stamp = now()
-        self._write([], [{**record, "typing_since": stamp}])
-        record["typing_since"] = stamp
+        typing never types the answer a second time after its restart (see Courier.deliver)."""
+        async with self._changing:
+            stamp = self.clock()
+            await self._write([], [{**record, "typing_since": stamp}])
+            record["typing_since"] = stamp
 
-    def _unmark_typing(self, record: dict[str, Any]) -> None:
+    async def _unmark_typing(self, record: dict[str, Any]) -> None:
         if record.pop("typing_since", None) is not None and record["status"] == "pending":
-            self.store.update(record)
+            try:
+                await self._write([], [record])
+            except ApiRefusal:
+                pass  # logged; the record says typing_since until the next write, which is safe
 
     def _check_pending(self, record: dict[str, Any]) -> None:
         if record["status"] != "pending" or record["id"] not in self.pending:
-            raise ApiError(409, "already_resolved",
+            raise ApiRefusal(409, "already_resolved",
                            f"request {record['id']} was already {record['status']} ({record.get('resolved_via')});"
                            " nothing was typed", notification=record)

@@ -19,7 +19,7 @@ log = logging.getLogger("piko.server")
 SPOOL_SCAN_INTERVAL = 2.0
 
 
-def replay_spool(orchestra: Any, home: Path) -> int:
+async def replay_spool(orchestra: Any, home: Path) -> int:
     """Ingest spooled events in order. One that cannot be ingested, for any reason, is set aside in
     spool/rejected/ with the reason, never retried and never in the way of the events behind it.
     Returns how many were ingested."""
@@ -28,7 +28,7 @@ def replay_spool(orchestra: Any, home: Path) -> int:
     count = 0
     for path in spool.pending(home):
         try:
-            orchestra.ingest_once(json.loads(spool.read(path)))
+            await orchestra.ingest_once(json.loads(spool.read(path)))
         except FileNotFoundError:
             continue  # set aside meanwhile by a hook keeping the spool under its cap
         except Exception as e:  # noqa: BLE001 - whatever it is, this event must not block the others
@@ -46,30 +46,30 @@ def replay_spool(orchestra: Any, home: Path) -> int:
     return count
 
 
-def tasks(home: Path) -> list[Callable[[Any], Awaitable[asyncio.Task | None]]]:
+def tasks(home: Path) -> list[Callable[[Any], Awaitable[asyncio.Task[None] | None]]]:
     """Start-up steps, in order; a step may return a background task, cancelled at shutdown."""
 
     async def replay(app: Any) -> None:
         try:
-            n = replay_spool(app.state.orchestra, home)
+            n = await replay_spool(app.state.orchestra, home)
         except Exception:  # the spool must never keep the server from starting
             log.exception("replaying the spool failed; the server starts anyway")
             return
         if n:
             log.warning("replayed %d hook event(s) spooled while the server was down", n)
 
-    async def keep_replaying(app: Any) -> asyncio.Task:
+    async def keep_replaying(app: Any) -> asyncio.Task[None]:
         async def loop() -> None:
             while True:
                 await asyncio.sleep(SPOOL_SCAN_INTERVAL)
                 try:
-                    replay_spool(app.state.orchestra, home)
+                    await replay_spool(app.state.orchestra, home)
                 except Exception:  # a bad file must not stop the scanning
                     log.exception("replaying the spool failed")
 
         return asyncio.create_task(loop())
 
-    async def watch(app: Any) -> asyncio.Task:
+    async def watch(app: Any) -> asyncio.Task[None]:
         return asyncio.create_task(Watcher(app.state.orchestra).run())
 
     return [replay, keep_replaying, watch]

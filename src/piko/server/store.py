@@ -1,4 +1,4 @@
-"""The durable store: every notification record, pending and past, in SQLite (WAL mode).
+"""The durable store: every request record, pending and past, in SQLite (WAL mode).
 
 A record is kept whole as JSON, with the columns needed to find it beside it. Each write is its own
 transaction, committed before the change is announced, so what clients saw survives a restart or a
@@ -7,10 +7,15 @@ transaction, committed before the change is announced, so what clients saw survi
 
 from __future__ import annotations
 
+import asyncio
 import json
+import queue
 import sqlite3
+import threading
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
+
+from piko import claude
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS notifications (
@@ -26,74 +31,131 @@ CREATE INDEX IF NOT EXISTS notifications_status ON notifications (status, seq);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 SCHEMA_VERSION = "1"
+BUSY_TIMEOUT_MS = 5000  # how long a write waits for another connection's; bounded
+
+
+def _load(data: str) -> dict[str, Any]:
+    """A stored record; one written before records had `summary` and `resolution` gets them now."""
+    record: dict[str, Any] = json.loads(data)
+    if "summary" not in record:
+        record["summary"] = claude.summary_of(record)
+    if "resolution" not in record:
+        record["resolution"] = claude.resolution_of(record)
+    return record
 
 
 class StoreError(Exception):
     """A write the store could not make; nothing of it was written."""
 
 
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    # NORMAL in WAL mode: a commit is in the WAL before it returns, so it survives the process
+    # being killed; only an OS crash could lose the last commits.
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    return db
+
+
+def _write_many(db: sqlite3.Connection, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
+    try:
+        with db:
+            db.execute("BEGIN")
+            for r in updates:
+                db.execute("UPDATE notifications SET status = ?, updated_at = ?, data = ? WHERE id = ?",
+                           (r["status"], r["updated_at"], json.dumps(r, ensure_ascii=False), r["id"]))
+            for r in inserts:
+                db.execute("INSERT INTO notifications (id, status, session_id, created_at, updated_at, data)"
+                           " VALUES (?, ?, ?, ?, ?, ?)",
+                           (r["id"], r["status"], r.get("session_id"), r["created_at"], r["updated_at"],
+                            json.dumps(r, ensure_ascii=False)))
+    except (sqlite3.Error, ValueError) as e:  # ValueError: text SQLite cannot hold (UnicodeEncodeError)
+        raise StoreError(str(e)) from e
+
+
+Job = tuple[Callable[[sqlite3.Connection], Any], asyncio.AbstractEventLoop, "asyncio.Future[Any]"]
+
+
+class _Writer(threading.Thread):
+    """The one thread that writes requests, on its own connection, one job at a time (as datasette's
+    Database does): a slow disk holds up the writes queued behind it, never the event loop."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(name="piko-store-writer", daemon=True)
+        self.path = path
+        self.jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+
+    def run(self) -> None:
+        db = _connect(self.path)
+        try:
+            while (job := self.jobs.get()) is not None:
+                fn, loop, future = job
+                try:
+                    result, error = fn(db), None
+                except Exception as e:  # noqa: BLE001 - handed to the caller
+                    result, error = None, e
+                try:
+                    loop.call_soon_threadsafe(_settle, future, result, error)
+                except RuntimeError:
+                    pass  # the loop is closed: no one is waiting any more
+        finally:
+            db.close()
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: Exception | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
 class Store:
-    """Notification records in one SQLite file. Not thread-safe: the server uses it from its event loop."""
+    """Request records in one SQLite file. Reads run on the caller's thread (the event loop); writes run
+    on one writer thread, awaited: `await store.write_many(...)` returns once the change is committed."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode: a commit is in the WAL before it returns, so it survives the process
-        # being killed; only an OS crash could lose the last commits.
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA busy_timeout=5000")
+        self.db = _connect(self.path)
         self.db.executescript(SCHEMA)
         self.db.execute(
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,)
         )
         if self.path.exists():
             self.path.chmod(0o600)
+        self._writer: _Writer | None = None
 
     def close(self) -> None:
+        if self._writer is not None:
+            self._writer.jobs.put(None)
+            self._writer.join(timeout=BUSY_TIMEOUT_MS / 1000 + 1)
+            self._writer = None
         self.db.close()
 
-    def insert(self, record: dict[str, Any]) -> None:
-        self.write_many([record], [])
-
-    def update(self, record: dict[str, Any]) -> None:
-        self.write_many([], [record])
-
-    def write_many(self, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
-        """Several changes in one transaction: all of them are written, or (StoreError) none."""
-        try:
-            with self.db:
-                self.db.execute("BEGIN")
-                for r in updates:
-                    self.db.execute(
-                        "UPDATE notifications SET status = ?, updated_at = ?, data = ? WHERE id = ?",
-                        (r["status"], r["updated_at"], json.dumps(r, ensure_ascii=False), r["id"]))
-                for r in inserts:
-                    self.db.execute(
-                        "INSERT INTO notifications (id, status, session_id, created_at, updated_at, data)"
-                        " VALUES (?, ?, ?, ?, ?, ?)",
-                        (r["id"], r["status"], r.get("session_id"), r["created_at"], r["updated_at"],
-                         json.dumps(r, ensure_ascii=False)))
-        except (sqlite3.Error, ValueError) as e:  # ValueError: text SQLite cannot hold (UnicodeEncodeError)
-            raise StoreError(str(e)) from e
+    async def write_many(self, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
+        """Several changes in one transaction, on the writer thread: all of them are written, or
+        (StoreError) none. The change is committed when this returns."""
+        if self._writer is None:
+            self._writer = _Writer(self.path)
+            self._writer.start()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        self._writer.jobs.put((lambda db: _write_many(db, inserts, updates), loop, future))
+        # Shielded: a caller cancelled meanwhile does not stop a write already queued.
+        await asyncio.shield(future)
 
     def get(self, id: str) -> dict[str, Any] | None:
         row = self.db.execute("SELECT data FROM notifications WHERE id = ?", (id,)).fetchone()
-        return json.loads(row[0]) if row else None
-
-    def ids_with_prefix(self, prefix: str, limit: int = 10) -> list[str]:
-        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        rows = self.db.execute(
-            "SELECT id FROM notifications WHERE id LIKE ? ESCAPE '\\' LIMIT ?", (escaped + "%", limit)
-        )
-        return [r[0] for r in rows]
+        return _load(row[0]) if row else None
 
     def pending(self) -> Iterator[dict[str, Any]]:
         """Pending records, oldest first."""
         rows = self.db.execute("SELECT data FROM notifications WHERE status = 'pending' ORDER BY seq")
-        return (json.loads(r[0]) for r in rows)
+        return (_load(r[0]) for r in rows)
 
-    def history(self, status: str | None, limit: int, before: int | None) -> tuple[list[dict], int | None]:
+    def history(self, status: str | None, limit: int, before: int | None) -> tuple[list[dict[str, Any]], int | None]:
         """Records newest first, `limit` at a time; returns them and the cursor for the next page."""
         sql = "SELECT seq, data FROM notifications WHERE 1=1"
         args: list[Any] = []
@@ -108,4 +170,4 @@ class Store:
         rows = self.db.execute(sql, args).fetchall()
         page = rows[:limit]
         next_before = page[-1][0] if len(rows) > limit else None
-        return [json.loads(r[1]) for r in page], next_before
+        return [_load(r[1]) for r in page], next_before

@@ -91,7 +91,7 @@ class Watcher:
             state = panes.get(record["tmux_target"])
             via = self._agent_gone(record, state)
             if via:
-                self._settle(record, via)
+                await self._settle(record, via)
             elif state is not None and record["kind"] in WATCHED_DIALOGS:
                 dialogs.setdefault(socket, []).append((record, state))
         await asyncio.gather(*(self._look(socket, looks) for socket, looks in dialogs.items()))
@@ -119,11 +119,11 @@ class Watcher:
                 continue
             screen = screens[state.id]
             if screen is None:
-                self._settle(record, "pane_gone")
+                await self._settle(record, "pane_gone")
             else:
-                self._judge(record, screen)
+                await self._judge(record, screen)
 
-    def _judge(self, record: dict[str, Any], screen: Screen) -> None:
+    async def _judge(self, record: dict[str, Any], screen: Screen) -> None:
         id = record["id"]
         if screen.options:
             self._seen.add(id)
@@ -134,12 +134,12 @@ class Watcher:
             return
         self._misses[id] = self._misses.get(id, 0) + 1
         if self._misses[id] >= GONE_CHECKS:
-            self._settle(record, "terminal")
+            await self._settle(record, "terminal")
 
-    def _settle(self, record: dict[str, Any], via: str) -> None:
+    async def _settle(self, record: dict[str, Any], via: str) -> None:
         if record["status"] == "pending" and record["id"] in self.orchestra.pending:
             log.info("request %s: %s", record["id"], via)
-            self.orchestra.resolve(record, via)
+            await self.orchestra.resolve(record, via)
 
 
 def _key(record: dict[str, Any]) -> PaneKey:

@@ -1,0 +1,219 @@
+"""The shapes the server speaks, each defined once: the hook event it accepts, the request record, its
+options, the answers a person gives, and the WebSocket messages (docs/api.md describes them in words;
+`GET /api/schema` serves their JSON Schema, made from these definitions).
+
+The wire names stay those other tools already call: a request is a "notification" on the wire
+(`/api/orchestra/notifications`, the `notification` key). The hook (`piko cc notify`) never imports this
+module: its path stays on the standard library.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Union
+
+import msgspec
+
+Kind = Literal["permission", "question", "idle", "notice"]
+Status = Literal["pending", "resolved", "dismissed"]
+DecisionName = Literal["allow", "always", "deny"]
+
+
+class HookEvent(msgspec.Struct, kw_only=True):
+    """A Claude Code hook event as `POST /api/orchestra/notify` accepts it (claude.normalize_event checks it:
+    only hook_event_name is required; every other field Claude Code sends is kept in the record's `extra`)."""
+
+    hook_event_name: str
+    notification_type: str | None = None
+    message: str | None = None
+    title: str | None = None
+    session_id: str | None = None
+    cwd: str | None = None
+    tool_name: str | None = None
+    project_name: str | None = None
+    env_name: str | None = None
+    tmux_session: str | None = None
+    tmux_target: str | None = None
+    tmux_socket: str | None = None
+    tool_input: dict[str, Any] | None = None
+    permission_suggestions: list[Any] | None = None
+    names_given: list[Literal["project", "env"]] = []
+    piko_event_key: str | None = None
+
+
+class Option(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One choice a person can make, for a button: a permission's has a decision, a question's a description."""
+
+    key: str
+    label: str
+    decision: DecisionName | None = None
+    description: str | None = None
+
+
+class Record(msgspec.Struct, kw_only=True):
+    """A request: what an agent asks a person, pending until answered, dismissed, or its session moves on."""
+
+    id: str
+    status: Status
+    kind: Kind
+    hook_event_name: str
+    notification_type: str | None = None
+    message: str | None = None
+    title: str | None = None
+    session_id: str | None = None
+    cwd: str | None = None
+    tool_name: str | None = None
+    project_name: str | None = None
+    env_name: str | None = None
+    tmux_session: str | None = None
+    tmux_target: str | None = None
+    tmux_socket: str | None = None
+    tool_input: dict[str, Any] | None = None
+    permission_suggestions: list[Any] | None = None
+    names_given: list[str] = []
+    extra: dict[str, Any] = {}
+    options: list[Option] = []
+    summary: str = ""  # one line: what is asked (claude.summary_of)
+    hook_waiting: bool = False
+    created_at: str
+    updated_at: str
+    resolved_at: str | None = None
+    response: str | dict[str, str] | None = None
+    response_type: Literal["text", "option", "decision", "answers"] | None = None
+    resolved_via: str | None = None
+    resolution: str | None = None  # the sentence for how it was resolved (claude.resolution_of); null while pending
+    typing_since: str | msgspec.UnsetType = msgspec.UNSET  # only while keys are typed (or were, when the server died)
+
+
+# ---- answers ----------------------------------------------------------------------------------------
+
+class RespondBody(msgspec.Struct, kw_only=True):
+    """`POST /api/orchestra/respond`: exactly one of response, decision, answers (delivery.plan checks it)."""
+
+    notification_id: str
+    response: str | None = None
+    response_type: Literal["text", "option"] | None = None
+    decision: DecisionName | None = None
+    message: str | None = None
+    answers: dict[str, str] | None = None
+
+
+class Decision(msgspec.Struct, tag_field="type", tag="decision", kw_only=True, frozen=True):
+    """Allow, always allow or deny a permission (deny may tell Claude why)."""
+
+    decision: DecisionName
+    message: str | None = None
+
+
+class Answers(msgspec.Struct, tag_field="type", tag="answers", kw_only=True, frozen=True):
+    """A question's answers: question text -> the chosen option's label."""
+
+    answers: dict[str, str]
+
+
+class OptionKey(msgspec.Struct, tag_field="type", tag="option", kw_only=True, frozen=True):
+    """The key of a menu option (1-9), pressed on the dialog."""
+
+    key: str
+
+
+class Text(msgspec.Struct, tag_field="type", tag="text", kw_only=True, frozen=True):
+    """Text typed into the agent's pane, then Enter."""
+
+    text: str
+
+
+Answer = Union[Decision, Answers, OptionKey, Text]
+
+
+def answer_type(answer: Answer) -> Literal["decision", "answers", "option", "text"]:
+    """The record's `response_type` for `answer`."""
+    if isinstance(answer, Decision):
+        return "decision"
+    if isinstance(answer, Answers):
+        return "answers"
+    return "option" if isinstance(answer, OptionKey) else "text"
+
+
+def answer_response(answer: Answer) -> str | dict[str, str]:
+    """The record's `response` for `answer`: what answered it."""
+    if isinstance(answer, Decision):
+        return answer.decision if not answer.message else f"deny: {answer.message}"
+    if isinstance(answer, Answers):
+        return answer.answers
+    return answer.key if isinstance(answer, OptionKey) else answer.text
+
+
+# ---- answers of the API ---------------------------------------------------------------------------
+
+class NotifyAnswer(msgspec.Struct, kw_only=True, omit_defaults=True):
+    id: str | None
+    action: Literal["created", "updated", "resolved", "deferred", "ignored", "duplicate"]
+    notification: Record | None
+    wait_key: str | None = None  # only to the hook whose PermissionRequest created the request
+
+
+class RespondAnswer(msgspec.Struct, kw_only=True):
+    ok: bool
+    delivered_via: Literal["keys", "hook"]
+    notification: Record
+
+
+class ErrorBody(msgspec.Struct, kw_only=True):
+    """Every refusal: a sentence, and a machine code (some add fields, e.g. `notification`)."""
+
+    error: str
+    code: str
+
+
+class WaitLine(msgspec.Struct, kw_only=True):
+    """The last line of `POST .../wait`: the hook's output, or null when resolved some other way."""
+
+    status: Literal["decided", "resolved"]
+    output: dict[str, Any] | None
+
+
+# ---- WebSocket messages ---------------------------------------------------------------------------
+
+class Snapshot(msgspec.Struct, tag_field="type", tag="snapshot", kw_only=True):
+    notifications: list[Record]
+
+
+class Created(msgspec.Struct, tag_field="type", tag="created", kw_only=True):
+    notification: Record
+
+
+class Updated(msgspec.Struct, tag_field="type", tag="updated", kw_only=True):
+    notification: Record
+
+
+class Resolved(msgspec.Struct, tag_field="type", tag="resolved", kw_only=True):
+    notification: Record
+
+
+class Dismissed(msgspec.Struct, tag_field="type", tag="dismissed", kw_only=True):
+    notification: Record
+
+
+class Ping(msgspec.Struct, tag_field="type", tag="ping"):
+    pass
+
+
+class Pong(msgspec.Struct, tag_field="type", tag="pong"):
+    pass
+
+
+ServerMessage = Union[Snapshot, Created, Updated, Resolved, Dismissed, Pong]
+ChangeKind = Literal["created", "updated", "resolved", "dismissed"]
+
+
+def api_schema() -> dict[str, Any]:
+    """The JSON Schema of the API's bodies (`GET /api/schema`)."""
+    types: tuple[Any, ...] = (HookEvent, NotifyAnswer, RespondBody, RespondAnswer, Record, ErrorBody,
+                              WaitLine, ServerMessage, Ping)
+    (refs, components) = msgspec.json.schema_components(types, ref_template="#/$defs/{name}")
+    names = ("HookEvent", "NotifyAnswer", "RespondBody", "RespondAnswer", "Record", "ErrorBody", "WaitLine",
+             "ServerMessage", "ClientMessage")
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
+            "title": "Piko Orchestra API",
+            "properties": dict(zip(names, refs)),
+            "$defs": components}
