@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.common import RESULTS, ROOT, Context, Row, raise_fd_limit
@@ -79,7 +79,7 @@ def text_table(rows: list[Row]) -> str:
     widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
     lines = []
     for n, row in enumerate(cells):
-        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="piko-bench-"))
     ctx = Context(quick=args.quick, tmp=tmp)
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     t0 = time.monotonic()
     mode = "quick" if args.quick else "full"
     print(f"piko benchmarks ({mode}): {', '.join(chosen)}", flush=True)

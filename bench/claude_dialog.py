@@ -69,10 +69,11 @@ def _capture(agent: Any) -> str:
 
 
 def bench(ctx: Context) -> None:
+    import shutil
+
     from tests.support.agents import Rig
     from tests.support.claude_cli import claude_binary, claude_binary_path
     from tests.support.fake_anthropic import FakeAnthropic
-    import shutil
 
     binary = claude_binary()
     if binary is None or shutil.which("tmux") is None:
@@ -112,7 +113,7 @@ def bench(ctx: Context) -> None:
 
                     def is_ours(m: dict) -> bool:
                         n = m.get("notification") or {}
-                        return str(target) in json.dumps(n.get("tool_input") or {})
+                        return str(target) in json.dumps(n.get("tool_input") or {})  # noqa: B023 - used at once
 
                     created = browser.find(lambda m: m.get("type") == "created" and is_ours(m), 10)
                     if created is None:
@@ -121,7 +122,7 @@ def bench(ctx: Context) -> None:
                         errors.append(f"the request never reached the browser (it saw: {str(seen)[:600]})")
                         break
                     id = created[1]["notification"]["id"]
-                    note = browser.find(lambda m: m.get("type") == "updated" and m["notification"]["id"] == id
+                    note = browser.find(lambda m: m.get("type") == "updated" and m["notification"]["id"] == id  # noqa: B023
                                         and m["notification"].get("notification_type") == "permission_prompt", 20)
                     if i > 0:
                         figures.append((created[0] - shown) / 1e9)

@@ -17,9 +17,10 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "hooks"
@@ -350,7 +351,7 @@ class Fleet:
             if not ready.done():
                 ready.set_result(None)
             async for text in ws:
-                self.on_message(index, ns(), text)
+                self.on_message(index, ns(), text if isinstance(text, str) else text.decode())
         except Exception:  # noqa: BLE001 - closed by the server or by us
             pass
         finally:

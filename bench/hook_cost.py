@@ -20,8 +20,19 @@ import os
 import time
 from pathlib import Path
 
-from bench.common import FIXTURES, Context, Row, cleanup, fmt_ms, median, piko_bin, ratio, \
-    start_piko, temp_dir, venv_python
+from bench.common import (
+    FIXTURES,
+    Context,
+    Row,
+    cleanup,
+    fmt_ms,
+    median,
+    piko_bin,
+    ratio,
+    start_piko,
+    temp_dir,
+    venv_python,
+)
 
 
 def _time(argv: list[str], env: dict[str, str], payload: Path) -> float:
@@ -65,7 +76,7 @@ def bench(ctx: Context) -> None:
             "tmux": (piko, tmux_env),
         }
         times: dict[str, list[float]] = {name: [] for name in commands}
-        for name, (argv, env) in commands.items():  # warm the page cache
+        for argv, env in commands.values():  # warm the page cache
             _time(argv, env, payload)
         for _ in range(runs):
             for name, (argv, env) in commands.items():

@@ -13,10 +13,22 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
-from bench.common import Baseline, Context, Fleet, Http, Row, RssSampler, cleanup, ratio, rss_mb, run, \
-    start_piko, temp_dir
+from bench.common import (
+    Baseline,
+    Context,
+    Fleet,
+    Http,
+    Row,
+    RssSampler,
+    cleanup,
+    ratio,
+    rss_mb,
+    run,
+    start_piko,
+    temp_dir,
+)
 from bench.seed import body, permission_event
 
 NOTIFY = "/api/orchestra/notify"
@@ -76,7 +88,7 @@ def bench(ctx: Context) -> None:
         started = time.monotonic()
         loaded, peak, snapshot = run(_load(server.ws_url, server.auth, clients, pid, lambda: steady_rss(pid)))
         connect_s = time.monotonic() - started
-        base_loaded, base_peak, _ = run(_load(base.ws_url, {}, clients, bpid, lambda: steady_rss(bpid)))
+        base_loaded, _base_peak, _ = run(_load(base.ws_url, {}, clients, bpid, lambda: steady_rss(bpid)))
     finally:
         server.stop()
         base.stop()

@@ -18,8 +18,7 @@ import subprocess
 import threading
 import time
 
-from bench.common import Context, Row, cleanup, fmt_ms, median, pct, ratio, start_piko, temp_dir
-from bench.common import fixture
+from bench.common import Context, Row, cleanup, fixture, fmt_ms, median, pct, ratio, start_piko, temp_dir
 
 POLL = 0.002
 TIMEOUT = 5.0

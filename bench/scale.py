@@ -9,8 +9,9 @@ clients), so with many clients fewer events are sent. The plot goes to bench/res
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from bench.common import RESULTS, Context, Row, fmt_ms, ratio
 from bench.throughput import events_for, throughput_point

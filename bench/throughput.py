@@ -15,7 +15,7 @@ import asyncio
 from typing import Any
 
 from bench.common import Baseline, Context, Fleet, Http, Row, cleanup, kind_of, ns, run, start_piko, temp_dir
-from bench.seed import body, broadcast_texts, permission_event, seed_pending, resolve_event
+from bench.seed import body, broadcast_texts, permission_event, resolve_event, seed_pending
 
 NOTIFY = "/api/orchestra/notify"
 WORKERS = 8
@@ -45,7 +45,7 @@ class Counter:
 async def _wait(counter: Counter, timeout: float) -> None:
     try:
         await asyncio.wait_for(asyncio.shield(counter.done), timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         pass
 
 

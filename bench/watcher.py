@@ -126,8 +126,8 @@ def bench(ctx: Context) -> None:
         tmux.kill()
         cleanup(home)
 
-    ctx.data["watcher_cores"] = {"idle": idle, "idle_changing": idle_changing, "old": before, "piko": now, "piko_changing": changing,
-                                 "seconds": seconds, "panes": PANES, "changing": CHANGING}
+    ctx.data["watcher_cores"] = {"idle": idle, "idle_changing": idle_changing, "old": before, "piko": now,
+                                 "piko_changing": changing, "seconds": seconds, "panes": PANES, "changing": CHANGING}
     ok = now < GOAL and kept == PANES
     ctx.add(Row(f"8. watcher, {PANES} pending on {PANES} panes", f"{now:.3f} core",
                 f"{idle:.3f} core (idle, none pending)", ratio(now, idle), f"< {GOAL} core",

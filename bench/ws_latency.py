@@ -17,9 +17,22 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from bench.common import Baseline, Context, Fleet, Http, cleanup, kind_of, marker_of, ms, ns, pct, run, \
-    start_piko, temp_dir
-from bench.seed import body, broadcast_texts, permission_event, seed_pending, resolve_event
+from bench.common import (
+    Baseline,
+    Context,
+    Fleet,
+    Http,
+    cleanup,
+    kind_of,
+    marker_of,
+    ms,
+    ns,
+    pct,
+    run,
+    start_piko,
+    temp_dir,
+)
+from bench.seed import body, broadcast_texts, permission_event, resolve_event, seed_pending
 
 NOTIFY = "/api/orchestra/notify"
 TEMPLATE = "bench-template-00000000"
@@ -102,14 +115,14 @@ async def _sample(side: Any, waiter: Waiter, marker: str) -> list[int] | None:
     await side.fire(marker, "created")
     try:
         await asyncio.wait_for(done, SAMPLE_TIMEOUT)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return None
     created = [t - t0 for t in waiter.times]
     done = waiter.expect(marker, "resolved")
     await side.fire(marker, "resolved")
     try:
         await asyncio.wait_for(done, SAMPLE_TIMEOUT)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return None
     return created
 
@@ -133,7 +146,7 @@ async def _measure(sides: list[Any], clients: int, samples: int, gap: float, tag
     raw: dict[str, tuple[list[float], list[float], list[int]]] = {s.name: ([], [], [0]) for s in sides}
     await asyncio.sleep(0.2)
     for i in range(samples):
-        for side, waiter in zip(sides, waiters):
+        for side, waiter in zip(sides, waiters, strict=True):
             deliveries, lasts, missed = raw[side.name]
             times = await _sample(side, waiter, f"bench-{tag}-{side.name[0]}-{i:06d}")
             if times is None:

@@ -67,7 +67,8 @@ def test_respond_unknown_and_already_resolved(server):
     r = server.respond(notification_id="000000000000", response="hi")
     assert r.status_code == 404 and r.json()["code"] == "not_found"
     id = server.notify(**hook_payload("Notification-idle_prompt"))["id"]
-    server.notify(**hook_payload("UserPromptSubmit") | {"session_id": hook_payload("Notification-idle_prompt")["session_id"]})
+    idle_session = hook_payload("Notification-idle_prompt")["session_id"]
+    server.notify(**hook_payload("UserPromptSubmit") | {"session_id": idle_session})
     r = server.respond(notification_id=id, response="too late")
     assert r.status_code == 409 and r.json()["code"] == "already_resolved"
 

@@ -12,8 +12,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -40,7 +41,7 @@ class Listener:
         listener = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 listener.requests.append((self.path, dict(self.headers.items())))
                 body = listener.page.encode()
                 self.send_response(200)
@@ -96,8 +97,10 @@ def as_session(server: PikoServer, credential: str, method: str = "GET",
 
 def session_ws(server: PikoServer, credential: str):
     from websockets.sync.client import connect
+    from websockets.typing import Subprotocol
 
-    return connect(server.ws_url, subprotocols=["piko.v1", f"piko.bearer.{credential}"], open_timeout=5)
+    return connect(server.ws_url, subprotocols=[Subprotocol("piko.v1"), Subprotocol(f"piko.bearer.{credential}")],
+                   open_timeout=5)
 
 
 def expect_closed_4401(ws: Any) -> None:
@@ -286,8 +289,8 @@ def test_refusals_carry_the_headers_too(server):
 
 
 def test_the_pages_have_no_inline_script_or_handler():
-    from pathlib import Path
     import re
+    from pathlib import Path
 
     static = Path(__file__).resolve().parents[1] / "src" / "piko" / "server" / "static"
     for page in static.glob("*.html"):

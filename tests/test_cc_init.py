@@ -17,7 +17,7 @@ from tests.conftest import hook_payload
 
 PIKO_SCRIPT = Path(sys.executable).parent / "piko"
 
-USER_SETTINGS = {
+USER_SETTINGS: dict = {
     "permissions": {"allow": ["Bash(npm test)"], "deny": ["Read(.env)"]},
     "env": {"FOO": "bar"},
     "hooks": {

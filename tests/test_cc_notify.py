@@ -28,7 +28,8 @@ WAIT_ROUTE = "/wait" in (ROOT / "src" / "piko" / "server" / "app.py").read_text(
 
 def notify(stdin: bytes | str | dict, env: dict[str, str], *args: str, script: bool = False,
            cwd: Path | None = None, timeout: float = 10) -> tuple[subprocess.CompletedProcess, float]:
-    data = json.dumps(stdin).encode() if isinstance(stdin, dict) else stdin.encode() if isinstance(stdin, str) else stdin
+    data = (json.dumps(stdin).encode() if isinstance(stdin, dict)
+            else stdin.encode() if isinstance(stdin, str) else stdin)
     command = [str(PIKO_SCRIPT)] if script else [sys.executable, "-m", "piko"]
     started = time.monotonic()
     result = subprocess.run([*command, "cc", "notify", *args], input=data, env=env, cwd=cwd,
@@ -475,7 +476,8 @@ def test_the_waiting_hook_survives_a_server_restart(server: PikoServer, piko_hom
     assert decision["updatedPermissions"] == hook_payload("PermissionRequest-Bash")["permission_suggestions"]
 
 
-def test_outside_git_the_folder_claude_started_in_names_the_project(server: PikoServer, piko_home: Path, tmp_path: Path):
+def test_outside_git_the_folder_claude_started_in_names_the_project(server: PikoServer, piko_home: Path,
+                                                                    tmp_path: Path):
     plain = tmp_path / "plain-project" / "sub"
     plain.mkdir(parents=True)
     payload = {**hook_payload("Notification-idle_prompt"), "cwd": str(plain)}

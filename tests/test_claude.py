@@ -41,7 +41,8 @@ def test_question_options():
 
 
 def test_no_dialog_no_options():
-    after = "❯ please run it\n\n● Here is a plan:\n  1. Yes this is a list\n  2. No dialog here\n\n❯ \n  ? for shortcuts\n"
+    after = ("❯ please run it\n\n● Here is a plan:\n  1. Yes this is a list\n  2. No dialog here\n\n"
+             "❯ \n  ? for shortcuts\n")
     assert claude.screen_options(after) == []
     assert claude.key_for_decision("allow", []) is None
     assert claude.key_for_decision("deny", []) == "Escape"
@@ -49,7 +50,7 @@ def test_no_dialog_no_options():
 
 def test_numbered_list_in_the_answer_above_a_dialog_is_not_taken_for_it():
     text = "● Steps:\n  1. Build\n  2. Test\n  3. Ship\n" + screen("screen-permission-write")
-    assert [label for _, label in claude.screen_options(text)][0] == "Yes"
+    assert next(label for _, label in claude.screen_options(text)) == "Yes"
     assert len(claude.screen_options(text)) == 3
 
 

@@ -26,8 +26,10 @@ def bash_request(server, command: str = TRICK) -> dict:
 
 
 @pytest.mark.parametrize("text,shown", [
-    ("a\u202eb", "a⟨U+202E⟩b"), ("\u2066x\u2069", "⟨U+2066⟩x⟨U+2069⟩"), ("zero\u200bwidth\ufeff", "zero⟨U+200B⟩width⟨U+FEFF⟩"),
-    ("bell\x07 esc\x1b[31m", "bell⟨U+0007⟩ esc⟨U+001B⟩[31m"), ("c1\x9b", "c1⟨U+009B⟩"), ("tab\tnew\nline", "tab\tnew\nline"),
+    ("a\u202eb", "a⟨U+202E⟩b"), ("\u2066x\u2069", "⟨U+2066⟩x⟨U+2069⟩"),
+    ("zero\u200bwidth\ufeff", "zero⟨U+200B⟩width⟨U+FEFF⟩"),
+    ("bell\x07 esc\x1b[31m", "bell⟨U+0007⟩ esc⟨U+001B⟩[31m"), ("c1\x9b", "c1⟨U+009B⟩"),
+    ("tab\tnew\nline", "tab\tnew\nline"),
     ("日本語 ✓ 🚀", "日本語 ✓ 🚀"), ("wj\u2060", "wj⟨U+2060⟩"),
 ])
 def test_reveal_marks_every_hidden_character(text, shown):

@@ -54,7 +54,7 @@ def test_clean_shutdown_on_sigterm_and_sigint_with_clients_connected(server):
             try:
                 ws.recv(timeout=2)
                 raise AssertionError("socket still open")
-            except Exception as e:  # ConnectionClosed, with the server's close code
+            except Exception as e:  # noqa: BLE001 - ConnectionClosed, with the server's close code
                 assert "1001" in str(e) or "1012" in str(e) or "closed" in str(e).lower(), e
         server.start()
 

@@ -11,15 +11,13 @@ import os
 import signal
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
-
 from playwright.sync_api import expect
 
 from tests.support.agents import Rig
-
 from tests.support.claude_cli import require_claude
 from tests.support.fake_anthropic import FakeAnthropic
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -11,6 +12,9 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import FIXTURES, hook_payload
 from tests.support.server import recv_json
+
+if TYPE_CHECKING:
+    import httpx
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=50),
@@ -57,7 +61,8 @@ def test_fuzzed_raw_bytes(fuzz_server, raw, route):
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
-@given(path=st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7e, exclude_characters="#?"), max_size=40),
+@given(path=st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7e, exclude_characters="#?"),
+                    max_size=40),
        method=st.sampled_from(["GET", "POST", "DELETE", "PUT", "PATCH"]),
        query=st.dictionaries(st.sampled_from(["status", "limit", "before", "token"]), st.text(max_size=10)))
 def test_fuzzed_paths_and_params(fuzz_server, path, method, query):
@@ -129,7 +134,7 @@ class Session:
         self.server = server
         self.http = httpx.Client(base_url=server.url, headers=server.auth, timeout=15)
 
-    def post(self, path: str, body) -> object:
+    def post(self, path: str, body) -> httpx.Response:
         """POST `body` as JSON, lone surrogates escaped (\\ud800) as Claude Code's JSON.stringify writes them."""
         return self.http.post(path, content=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
 

@@ -268,7 +268,7 @@ def test_the_server_refuses_to_replace_what_is_not_its_socket(tmp_path: Path, pl
         path.write_text("keep me")
     else:
         path.symlink_to(tmp_path / "elsewhere.sock")
-    with pytest.raises(RuntimeError, match="is not a socket of this user's|is a symbolic link"):
+    with pytest.raises(RuntimeError, match=r"is not a socket of this user's|is a symbolic link"):
         PikoServer(home).start()
     assert path.read_text() == "keep me" if planted == "file" else path.is_symlink()
     assert not (tmp_path / "elsewhere.sock").exists()
@@ -278,11 +278,11 @@ def test_the_server_refuses_to_replace_what_is_not_its_socket(tmp_path: Path, pl
 
 def steal(server: PikoServer, method: str, path: str, body: dict | None, got: list, opened: threading.Event) -> None:
     """Another holder of the token opens the wait route, and keeps whatever it is given."""
-    with httpx.Client(timeout=15) as client:
-        with client.stream(method, server.url + path, headers=server.auth, json=body) as r:
-            got.append(r.status_code)
-            opened.set()
-            got.extend(r.iter_lines())
+    with (httpx.Client(timeout=15) as client,
+          client.stream(method, server.url + path, headers=server.auth, json=body) as r):
+        got.append(r.status_code)
+        opened.set()
+        got.extend(r.iter_lines())
 
 
 @pytest.mark.parametrize("method, body", [("GET", None), ("POST", {}), ("POST", {"wait_key": "a guess"})])

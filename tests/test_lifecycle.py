@@ -94,7 +94,8 @@ def test_question_is_resolved_by_its_post_tool_use_with_answers(server):
 def test_idle_prompt_answered_by_user_prompt_submit(server):
     id = server.notify(**hook_payload("Notification-idle_prompt"))["id"]
     assert server.get(id)["kind"] == "idle"
-    server.notify(**hook_payload("UserPromptSubmit") | {"session_id": hook_payload("Notification-idle_prompt")["session_id"]})
+    idle_session = hook_payload("Notification-idle_prompt")["session_id"]
+    server.notify(**hook_payload("UserPromptSubmit") | {"session_id": idle_session})
     assert server.get(id)["resolved_via"] == "event:UserPromptSubmit"
 
 

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from tests.conftest import FIXTURES, hook_payload
@@ -104,7 +102,7 @@ def test_deny_with_message_reaches_the_waiting_hook(server: PikoServer, piko_hom
 
 
 def test_picker_answers_a_question_with_one_of_its_options(server: PikoServer, piko_home: Path, tmux):
-    hook, request = waiting_hook(server, piko_home, "PermissionRequest-AskUserQuestion")
+    hook, _request = waiting_hook(server, piko_home, "PermissionRequest-AskUserQuestion")
     picker = run_in_pane(tmux, server, piko_home)
     tmux.wait_for(picker, r"Which request\?")
     tmux.cmd("send-keys", "-t", picker, "Enter")

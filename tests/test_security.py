@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from websockets.exceptions import InvalidStatus, ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.conftest import hook_payload
 from tests.support.server import PikoServer, recv_json
@@ -42,9 +42,8 @@ def test_every_route_needs_the_token(server, method, path, body):
 def test_websocket_without_token_is_closed_4401(server):
     from websockets.sync.client import connect
 
-    with connect(server.ws_url, open_timeout=5) as ws:
-        with pytest.raises(ConnectionClosed) as e:
-            ws.recv(timeout=5)
+    with connect(server.ws_url, open_timeout=5) as ws, pytest.raises(ConnectionClosed) as e:
+        ws.recv(timeout=5)
     assert e.value.rcvd.code == 4401 and e.value.rcvd.reason == "unauthorized"
 
 
@@ -56,9 +55,8 @@ def test_foreign_origin_is_refused_even_with_the_token(server, origin):
     r = server.request("POST", "/api/orchestra/respond", json={"notification_id": "x", "response": "x"},
                        headers={"Origin": origin})
     assert r.status_code == 403
-    with pytest.raises(InvalidStatus) as e:
-        with server.ws(origin=origin):
-            pass
+    with pytest.raises(InvalidStatus) as e, server.ws(origin=origin):
+        pass
     assert e.value.response.status_code == 403
 
 

@@ -53,7 +53,7 @@ def closed_by_peer(sock: socket.socket, timeout: float) -> bool:
         return sock.recv(1) == b""
     except ConnectionResetError:
         return True
-    except socket.timeout:
+    except TimeoutError:
         return False
 
 

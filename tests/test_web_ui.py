@@ -11,9 +11,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -79,7 +78,8 @@ def test_connects_and_shows_the_empty_inbox(server, open_page, shot):
 def test_a_notify_appears_as_a_card_within_a_second(server, open_page, shot):
     page = open_page(server)
     started = time.monotonic()
-    first = server.notify(**hook_payload("PermissionRequest-Bash") | {"project_name": "myapp", "env_name": "main"})["id"]
+    bash = hook_payload("PermissionRequest-Bash")
+    first = server.notify(**bash | {"project_name": "myapp", "env_name": "main"})["id"]
     expect(card(page, first)).to_be_visible(timeout=1000)
     assert time.monotonic() - started < 1.5  # the POST itself and the card, together
     expect_badge(page, 1, timeout=1000)
@@ -188,8 +188,10 @@ def test_a_server_error_shows_in_the_modal_and_the_card_stays(server, open_page,
 # ---- 5. the server restarts ------------------------------------------------------------------------
 
 def test_a_server_restart_shows_the_drop_and_the_page_recovers(server, open_page, shot):
-    a = server.notify(**hook_payload("PermissionRequest-Bash") | {"session_id": "restart-a", "project_name": "alpha"})["id"]
-    b = server.notify(**hook_payload("PermissionRequest-Write") | {"session_id": "restart-b", "project_name": "beta"})["id"]
+    a = server.notify(**hook_payload("PermissionRequest-Bash") | {"session_id": "restart-a",
+                                                                  "project_name": "alpha"})["id"]
+    b = server.notify(**hook_payload("PermissionRequest-Write") | {"session_id": "restart-b",
+                                                                   "project_name": "beta"})["id"]
     page = open_page(server)
     expect(page.locator("#requests .request-card")).to_have_count(2)
     status = page.locator("#conn-status")
@@ -337,7 +339,7 @@ def claude_screen(source: Path, width: int, replacements: dict[str, str]) -> str
 
 def backdate(page, ages: dict[str, float]) -> None:
     """Show the requests as if they had come in `ages` seconds ago (created_at rewritten on the way in)."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
 
     def stamp(seconds: float) -> str:
         return (now - timedelta(seconds=seconds)).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -104,16 +104,20 @@ def load(path: Path) -> dict[str, Any]:
     try:
         settings = json.loads(text)
     except json.JSONDecodeError as e:
-        raise SettingsError(f"{path}:{e.lineno}:{e.colno}: not valid JSON ({e.msg}); the file was left as it is") from None
+        raise SettingsError(f"{path}:{e.lineno}:{e.colno}: not valid JSON ({e.msg}); "
+                            "the file was left as it is") from None
     if not isinstance(settings, dict):
-        raise SettingsError(f"{path}: the top level is a {type(settings).__name__}, not an object; the file was left as it is")
+        raise SettingsError(f"{path}: the top level is a {type(settings).__name__}, not an object; "
+                            "the file was left as it is")
     hooks = settings.get("hooks")
     if hooks is not None:
         if not isinstance(hooks, dict):
-            raise SettingsError(f'{path}: "hooks" is a {type(hooks).__name__}, not an object; the file was left as it is')
+            raise SettingsError(f'{path}: "hooks" is a {type(hooks).__name__}, not an object; '
+                                "the file was left as it is")
         for event, groups in hooks.items():
             if not isinstance(groups, list):
-                raise SettingsError(f'{path}: "hooks.{event}" is a {type(groups).__name__}, not a list; the file was left as it is')
+                raise SettingsError(f'{path}: "hooks.{event}" is a {type(groups).__name__}, not a list; '
+                                    "the file was left as it is")
     return settings
 
 

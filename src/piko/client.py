@@ -25,7 +25,8 @@ from piko.channel import SOCKET_FILE, server_proof, unix_address
 
 TYPE_CHECKING = False  # not `from typing import ...`: typing imports re, which the hook cannot afford
 if TYPE_CHECKING:
-    from typing import Any, Iterator
+    from collections.abc import Iterator
+    from typing import Any
 
 USER_AGENT = f"piko/{__version__}"
 MAX_HEADER_LINE = 64 * 1024
@@ -48,7 +49,7 @@ class ApiError(Exception):
 
 
 class Response:
-    __slots__ = ("status", "reason", "headers", "body")
+    __slots__ = ("body", "headers", "reason", "status")
 
     def __init__(self, status: int, reason: str, headers: dict[str, str], body: bytes) -> None:
         self.status, self.reason, self.headers, self.body = status, reason, headers, body
@@ -220,7 +221,7 @@ class Client:
         return sock
 
     def _connect_tcp(self, deadline: float) -> Any:
-        last: Exception | None = None
+        last: OSError | None = None
         for family, address in self._addresses():
             wait = deadline - time.monotonic()
             if wait <= 0:

@@ -29,10 +29,11 @@ class _Context:
     parse_float = float
     parse_int = int
     parse_constant = float  # NaN, Infinity, -Infinity, as json.loads accepts them
-    memo: dict = {}
+    memo: dict[str, str] = {}  # noqa: RUF012 - the scanner's own key cache, as in JSONDecoder
 
 
-_scan = _json.make_scanner(_Context()) if _json is not None else None
+# typeshed types the context as a JSONDecoder; the scanner only reads the attributes above.
+_scan = _json.make_scanner(_Context()) if _json is not None else None  # type: ignore[arg-type]
 
 
 def loads(text: str | bytes) -> Any:
@@ -43,7 +44,7 @@ def loads(text: str | bytes) -> Any:
         start = len(text) - len(text.lstrip(_WHITESPACE))
         try:
             value, end = _scan(text, start)
-        except Exception:  # malformed: let json produce its own error
+        except Exception:  # noqa: BLE001 - malformed: let json produce its own error
             pass
         else:
             if not text[end:].strip(_WHITESPACE):

@@ -73,7 +73,7 @@ def write_bytes(home: str | os.PathLike[str], data: bytes, *, rejected: bool = F
     return final
 
 
-def _entries(path: str, suffix: str) -> list[os.DirEntry]:
+def _entries(path: str, suffix: str) -> list[os.DirEntry[str]]:
     """`path`'s files ending in `suffix`, oldest first (names start with a nanosecond timestamp)."""
     try:
         with os.scandir(path) as it:

@@ -12,8 +12,8 @@ import asyncio
 import os
 import re
 import secrets
-from dataclasses import dataclass
 import stat
+from dataclasses import dataclass
 
 ENTER_PAUSE = 0.15  # between the text and its Enter, so the Enter is not taken as part of a paste
 TMUX_TIMEOUT = 5.0
@@ -50,7 +50,8 @@ def check_socket(socket: str) -> None:
     if not stat.S_ISSOCK(info.st_mode):
         raise UnsafeSocket(f"{socket} is not a socket; Piko does not use it")
     if info.st_uid != os.geteuid():
-        raise UnsafeSocket(f"the tmux socket {socket} belongs to another user (uid {info.st_uid}); Piko does not use it")
+        raise UnsafeSocket(f"the tmux socket {socket} belongs to another user (uid {info.st_uid}); "
+                           "Piko does not use it")
 
 
 def socket_args(socket: str | None) -> list[str]:
@@ -75,7 +76,7 @@ async def run(socket: str | None, *args: str, stdin: bytes | None = None) -> str
         raise TmuxError("tmux is not installed") from e
     try:
         out, err = await asyncio.wait_for(proc.communicate(stdin), TMUX_TIMEOUT)
-    except asyncio.TimeoutError as e:
+    except TimeoutError as e:
         proc.kill()
         await proc.wait()
         raise TmuxError(f"tmux did not answer within {TMUX_TIMEOUT:g}s") from e

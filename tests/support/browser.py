@@ -115,12 +115,12 @@ def open_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Callable
         for i, page in enumerate(pages):
             try:
                 page.screenshot(path=str(screenshot_path(f"{request.node.name}-failure{f'-{i}' if i else ''}")))
-            except Exception:  # a crashed page must not hide the real failure
+            except Exception:  # noqa: BLE001 - a crashed page must not hide the real failure
                 pass
     for context in contexts:
         try:
             context.close()
-        except Exception:
+        except Exception:  # noqa: BLE001 - closing what is left: nothing to report
             pass
 
 

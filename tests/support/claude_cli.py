@@ -28,8 +28,10 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Pattern
+from re import Pattern
+from typing import Any
 
 DEFAULT_VERSION = "2.1.328"
 DEFAULT_API_KEY = "sk-ant-api03-piko-test-key-0123456789abcdefghijklmnopqrstuvwxyz"
@@ -184,7 +186,7 @@ class ClaudeSession:
         env.update(self.extra_env)
         return env
 
-    def start(self) -> "ClaudeSession":
+    def start(self) -> ClaudeSession:
         if self.pane_id is not None:
             return self
         Path(self.home).mkdir(parents=True, exist_ok=True)
@@ -232,7 +234,7 @@ class ClaudeSession:
         if self._own_home:
             shutil.rmtree(self.home, ignore_errors=True)
 
-    def __enter__(self) -> "ClaudeSession":
+    def __enter__(self) -> ClaudeSession:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:

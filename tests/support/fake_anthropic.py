@@ -35,8 +35,9 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 log = logging.getLogger("fake_anthropic")
@@ -278,7 +279,7 @@ def sse_events(body: dict[str, Any], blocks: list[dict[str, Any]]) -> list[tuple
 # --------------------------------------------------------------------------- server
 
 class _Handler(BaseHTTPRequestHandler):
-    server: "_Server"
+    server: _Server
     protocol_version = "HTTP/1.1"
 
     def log_message(self, fmt: str, *args: Any) -> None:  # quiet by default
@@ -343,7 +344,7 @@ class _Handler(BaseHTTPRequestHandler):
             log.exception("POST %s failed", self.path)
             try:
                 self._send_json(500, {"type": "error", "error": {"type": "api_error", "message": "fake failed"}})
-            except Exception:
+            except Exception:  # noqa: BLE001 - the client may be gone as well
                 pass
 
     def _post(self) -> None:
@@ -381,7 +382,7 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
-    fake: "FakeAnthropic"
+    fake: FakeAnthropic
 
 
 class FakeAnthropic:
@@ -406,7 +407,7 @@ class FakeAnthropic:
         self._thread: threading.Thread | None = None
 
     # -- lifecycle
-    def start(self) -> "FakeAnthropic":
+    def start(self) -> FakeAnthropic:
         if self._server is not None:
             return self
         self._server = _Server((self.host, self.port), _Handler)
@@ -435,7 +436,7 @@ class FakeAnthropic:
         finally:
             self.stop()
 
-    def __enter__(self) -> "FakeAnthropic":
+    def __enter__(self) -> FakeAnthropic:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -471,7 +472,7 @@ class FakeAnthropic:
             out.extend(tool_results(b))
         return out
 
-    def wait_for(self, predicate: Callable[["FakeAnthropic"], Any], timeout: float = 30.0) -> Any:
+    def wait_for(self, predicate: Callable[[FakeAnthropic], Any], timeout: float = 30.0) -> Any:
         """Wait until ``predicate(self)`` is truthy; return its value or raise TimeoutError."""
         deadline = time.monotonic() + timeout
         with self._cond:
@@ -481,7 +482,8 @@ class FakeAnthropic:
                     return value
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise TimeoutError(f"fake_anthropic: condition not met in {timeout}s; {len(self.requests)} requests")
+                    raise TimeoutError(
+                        f"fake_anthropic: condition not met in {timeout}s; {len(self.requests)} requests")
                 self._cond.wait(min(left, 0.5))
 
 

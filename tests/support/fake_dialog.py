@@ -10,7 +10,8 @@ import sys
 import termios
 import tty
 
-screen = open(sys.argv[1], encoding="utf-8").read().rstrip("\n")
+with open(sys.argv[1], encoding="utf-8") as f:
+    screen = f.read().rstrip("\n")
 fd = sys.stdin.fileno()
 saved = termios.tcgetattr(fd)
 tty.setcbreak(fd)

@@ -83,7 +83,7 @@ class Impostor(Recorder):
                 buffer = buffer[length:]
                 path = head.split(b" ", 2)[1]
                 if path.startswith(b"/api/hello"):
-                    answer = {"proof": "0" * 64}
+                    answer: dict[str, object] = {"proof": "0" * 64}
                 elif path.startswith(b"/api/orchestra/notify"):
                     answer = {"id": "abcdefabcdef", "action": "created", "notification": None, "wait_key": "k"}
                 elif path.endswith(b"/wait"):

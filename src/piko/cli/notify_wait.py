@@ -15,6 +15,10 @@ import time
 from piko import config, fastjson
 from piko.client import ApiError, Client, Unreachable
 
+TYPE_CHECKING = False  # not `from typing import ...`: typing imports re, which the hook cannot afford
+if TYPE_CHECKING:
+    from typing import Any
+
 WAIT_SECONDS_DEFAULT = 3600.0
 READ_TIMEOUT = 3.0  # the server sends a heartbeat line every ~2 s; silence longer than this = gone
 CONNECT_TIMEOUT = 1.0
@@ -71,7 +75,7 @@ def wait_seconds() -> float:
 
 
 def wait_for_decision(client: Client, request_id: str, wait_key: str, parent: ParentWatch,
-                      home: str) -> tuple[str, dict | None]:
+                      home: str) -> tuple[str, dict[str, Any] | None]:
     """Wait until the request is decided or resolved; returns (outcome, the hook's output or None).
 
     Only a decision has an output; every other outcome means: end silently, and leave Claude Code's own
@@ -102,7 +106,7 @@ def wait_for_decision(client: Client, request_id: str, wait_key: str, parent: Pa
 
 
 def follow(client: Client, path: str, wait_key: str, parent: ParentWatch,
-           deadline: float) -> tuple[str, dict | None] | None:
+           deadline: float) -> tuple[str, dict[str, Any] | None] | None:
     """Read one /wait answer. Returns (outcome, output) when it ended the wait, None to connect again."""
     for line in client.stream_lines("POST", path, {"wait_key": wait_key}, read_timeout=READ_TIMEOUT,
                                     connect_timeout=CONNECT_TIMEOUT):

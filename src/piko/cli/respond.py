@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 import click
@@ -67,11 +67,13 @@ def respond(id: str | None, text: tuple[str, ...], list_only: bool, as_json: boo
             body = ask_answer(record)
         else:
             record = find(client, id)
-            body = answer_body(record, text, option, decision, message, answer)
-            if body is None:
+            given = answer_body(record, text, option, decision, message, answer)
+            if given is None:
                 if not interactive_terminal():
-                    raise click.UsageError("say how to answer: TEXT, --option N, --allow/--always/--deny or --answer LABEL")
-                body = ask_answer(record)
+                    raise click.UsageError(
+                        "say how to answer: TEXT, --option N, --allow/--always/--deny or --answer LABEL")
+                given = ask_answer(record)
+            body = given
         send(client, record, body)
     except KeyboardInterrupt:
         sys.exit(130)
@@ -97,7 +99,8 @@ def server_problem(client: Client, e: Exception) -> NoReturn:
 
 def pending(client: Client) -> list[dict[str, Any]]:
     try:
-        return client.call("GET", "/api/orchestra/notifications")["notifications"]
+        records: list[dict[str, Any]] = client.call("GET", "/api/orchestra/notifications")["notifications"]
+        return records
     except (Unreachable, ApiError) as e:
         server_problem(client, e)
 
@@ -208,7 +211,7 @@ def first_question(record: dict[str, Any]) -> str:
 
 def describe(body: dict[str, Any]) -> str:
     if "decision" in body:
-        return body["decision"] + (f" ({body['message']})" if body.get("message") else "")
+        return str(body["decision"]) + (f" ({body['message']})" if body.get("message") else "")
     if "answers" in body:
         return ", ".join(body["answers"].values())
     if body.get("response_type") == "option":
@@ -233,7 +236,7 @@ def age(stamp: str | None) -> str:
         then = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
     except ValueError:
         return "?"
-    seconds = max(0, int((datetime.now(timezone.utc) - then).total_seconds()))
+    seconds = max(0, int((datetime.now(UTC) - then).total_seconds()))
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
             return f"{seconds // size}{unit}"
@@ -263,7 +266,7 @@ def print_list(records: list[dict[str, Any]], as_json: bool) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     columns = shutil.get_terminal_size((120, 24)).columns
     for row in rows:
-        head = "  ".join(cell.ljust(w) for cell, w in zip(row, widths))
+        head = "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False))  # not the summary
         click.echo(f"{head}  {clip(row[4], max(columns - len(head) - 3, 20))}")
 
 
@@ -286,9 +289,10 @@ def pick(client: Client) -> dict[str, Any] | None:
     for r in records:
         head = f"{where(r)} · {r['kind']} · "
         tail = f" · {age(r.get('created_at'))}"
-        choices.append(questionary.Choice(title=head + clip(summary(r), max(columns - len(head) - len(tail) - 6, 10)) + tail,
-                                          value=r))
-    return questionary.select("Which request?", choices=choices).unsafe_ask()
+        room = max(columns - len(head) - len(tail) - 6, 10)
+        choices.append(questionary.Choice(title=head + clip(summary(r), room) + tail, value=r))
+    picked: dict[str, Any] | None = questionary.select("Which request?", choices=choices).unsafe_ask()
+    return picked
 
 
 def ask_answer(record: dict[str, Any]) -> dict[str, Any]:
@@ -318,5 +322,6 @@ def ask_answer(record: dict[str, Any]) -> dict[str, Any]:
                      for o in record["options"]],
         ).unsafe_ask()
         return {"answers": {question: label}}
-    text = questionary.text("Answer:", validate=lambda s: bool(s.strip()) or "Type an answer (Ctrl-C to cancel)").unsafe_ask()
+    text = questionary.text("Answer:",
+                            validate=lambda s: bool(s.strip()) or "Type an answer (Ctrl-C to cancel)").unsafe_ask()
     return {"response": text}
