@@ -4,7 +4,8 @@ The settings file belongs to the person: every other key and every other hook mu
 order and all. Orchestra's own entries are recognised by their command (`... piko ... cc notify [flags]`),
 not by an exact path, so re-running `piko cc init` from a moved virtualenv (or after an upgrade that
 changed the command's form: `<venv>/bin/piko cc notify` before, `<python> -I -S -c ... cc notify` now)
-replaces the old entry instead of adding a second one. The file is replaced atomically, keeping its mode, and only when something changed.
+replaces the old entry instead of adding a second one. The file is replaced atomically, keeping its mode,
+and only when something changed.
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ HOOK_EVENTS = (
 )
 WAIT_TIMEOUT = 3600  # PermissionRequest: the hook waits for the person's decision
 DEFAULT_TIMEOUT = 10
-# `cc notify`, optionally followed by flags, at the very end of the command.
 # What `python -I -S -c` runs: piko's folder (the first argument) onto sys.path, then piko's dispatch.
 HOOK_ENTRY = "import sys;sys.path.append(sys.argv.pop(1));from piko.cli import main;sys.exit(main())"
+# `cc notify`, optionally followed by flags, at the very end of the command.
 _NOTIFY_TAIL = re.compile(r"(?:^|\s)cc\s+notify(?:\s+-{1,2}[\w-]+(?:=\S*)?)*\s*$")
 
 ADDED, PRESENT, UPDATED, REMOVED = "added", "already present", "updated", "removed"
