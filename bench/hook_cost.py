@@ -5,8 +5,9 @@ Every run is timed from posix_spawn to exit with the payload file as stdin and s
 the commands in turn (A B C D A B C D ...), 60 rounds (15 with --quick). Figures are medians; a ratio is
 the median over the rounds of each run against its round's baseline run. Each install's baseline is
 `<venv>/bin/python -c pass` (the very interpreter its hook runs on; `python3` on PATH may be a pyenv shim,
-~100 ms). The hook environment has PYTHONDONTWRITEBYTECODE=1, as Claude Code's has on these machines. A hook command is run
-as the shell would exec it (its words, shlex-split): the `sh -c` around it is the same for every form.
+~100 ms). The hook environment has PYTHONDONTWRITEBYTECODE=1, as Claude Code's has on these machines.
+A hook command is run as the shell would exec it (its words, shlex-split): the `sh -c` around it is the
+same for every form.
 
 Per install kind, two phases, each with its own baseline runs:
 - before: the install as its installer left it, its console script `<venv>/bin/piko cc notify` (the
