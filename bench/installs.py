@@ -44,10 +44,11 @@ class BuildError(Exception):
 
 
 def _run(argv: list[str | Path], env: dict[str, str] | None = None) -> None:
-    result = subprocess.run([str(a) for a in argv], env={**os.environ, **(env or {})}, capture_output=True,
+    result = subprocess.run([str(a) for a in argv], check=False, env={**os.environ, **(env or {})}, capture_output=True,
                             text=True, timeout=900)
     if result.returncode != 0:
-        raise BuildError(f"{' '.join(map(str, argv[:4]))} ... failed: {(result.stderr or result.stdout).strip()[-300:]}")
+        output = (result.stderr or result.stdout).strip()[-300:]
+        raise BuildError(f"{' '.join(map(str, argv[:4]))} ... failed: {output}")
 
 
 def base_python() -> str:
@@ -100,11 +101,13 @@ def _install(kind: str, tmp: Path, tree: Path, wheel: Path) -> Install:
     if kind.startswith("pip install"):
         venv = tmp / ("pip-e-venv" if kind.endswith("-e") else "pip-venv")
         _run([base_python(), "-m", "venv", venv])
-        _run([venv / "bin" / "python", "-m", "pip", "install", *quiet, *(["-e", tree] if kind.endswith("-e") else [wheel])])
+        what = ["-e", tree] if kind.endswith("-e") else [wheel]
+        _run([venv / "bin" / "python", "-m", "pip", "install", *quiet, *what])
         return Install(kind, venv)
     if kind == "pipx install":
         _run([tool("pipx", tmp), "install", "--python", base_python(), wheel],
-             {"PIPX_HOME": str(tmp / "pipx"), "PIPX_BIN_DIR": str(tmp / "pipx-bin"), "PIPX_MAN_DIR": str(tmp / "pipx-man")})
+             {"PIPX_HOME": str(tmp / "pipx"), "PIPX_BIN_DIR": str(tmp / "pipx-bin"),
+              "PIPX_MAN_DIR": str(tmp / "pipx-man")})
         return Install(kind, tmp / "pipx" / "venvs" / DIST)
     _run([tool("uv", tmp), "tool", "install", "--python", base_python(), wheel],
          {"UV_TOOL_DIR": str(tmp / "uv-tools"), "UV_TOOL_BIN_DIR": str(tmp / "uv-bin")})

@@ -23,8 +23,8 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 
 
 def init(project: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "piko", "cc", "init"], cwd=project, env={**os.environ, **(env or {})},
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run([sys.executable, "-m", "piko", "cc", "init"], check=False, cwd=project,
+                          env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=60)
 
 
 def hook_commands(project: Path) -> dict[str, str]:
@@ -43,7 +43,7 @@ def agent_env(piko_home: Path, **extra: str) -> dict[str, str]:
 def run_hook(command: str, payload: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
     """Run `command` as Claude Code does: `sh -c`, a real payload (sent from `cwd`) on stdin."""
     event = {**hook_payload(payload), "cwd": str(cwd)}
-    return subprocess.run(["/bin/sh", "-c", command], input=json.dumps(event).encode(), env=env, cwd=cwd,
+    return subprocess.run(["/bin/sh", "-c", command], check=False, input=json.dumps(event).encode(), env=env, cwd=cwd,
                           capture_output=True, timeout=20)
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 from tests.conftest import hook_payload
 from tests.support.server import PikoServer
 
-
 # What the hook must never import: the server stack, the CLI's, and the standard library's slow modules.
 HEAVY_MODULES = frozenset({
     "starlette", "uvicorn", "click", "questionary", "prompt_toolkit", "httpx", "http", "asyncio", "sqlite3",
