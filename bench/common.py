@@ -131,18 +131,6 @@ def closed_port() -> int:
     return free_port()
 
 
-def venv_python() -> str:
-    """The interpreter running the suite (the project's .venv/bin/python)."""
-    return sys.executable
-
-
-def piko_bin() -> str:
-    path = Path(sys.executable).with_name("piko")
-    if not path.exists():
-        raise RuntimeError(f"{path} not found: install piko into the virtualenv (scripts/setup --test)")
-    return str(path)
-
-
 # ---- servers -------------------------------------------------------------------------------------
 
 def start_piko(home: Path):

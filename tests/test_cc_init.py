@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from piko.claude_settings import HOOK_EVENTS, is_orchestra_hook
+from piko.claude_settings import HOOK_ENTRY, HOOK_EVENTS, is_orchestra_hook, package_root
 from tests.conftest import hook_payload
 
 PIKO_SCRIPT = Path(sys.executable).parent / "piko"
@@ -80,8 +80,9 @@ def test_init_merges_into_existing_settings_and_twice_changes_nothing(project: P
         assert hook["type"] == "command"
         assert hook["timeout"] == (3600 if event == "PermissionRequest" else 10)
         executable, *rest = shlex.split(hook["command"])
-        assert rest == ["cc", "notify"]
+        assert rest == ["-I", "-S", "-c", HOOK_ENTRY, package_root(), "cc", "notify"]
         assert os.path.isabs(executable) and os.access(executable, os.X_OK)
+        assert os.path.isfile(os.path.join(package_root(), "piko", "cli", "notify.py"))
     assert path.read_text().endswith("}\n") and '\n  "hooks": {\n' in path.read_text()  # 2-space indent
     assert path.stat().st_mode & 0o777 == 0o640
 
@@ -122,11 +123,25 @@ def test_a_moved_piko_is_replaced_not_duplicated(project: Path):
     settings = json.loads(path.read_text())
     for event in HOOK_EVENTS:
         [hook] = orchestra_hooks(settings, event)
-        assert not hook["command"].startswith("/old/")
+        assert not hook["command"].startswith("/old/") and " -I -S -c " in hook["command"]
     assert settings["hooks"]["Stop"][0]["hooks"][1] == {"type": "command", "command": "say done"}
     assert orchestra_hooks(settings, "PermissionRequest")[0]["timeout"] == 3600
     assert len(settings["hooks"]["PermissionRequest"]) == 1  # the matcher group held only the old entry
     assert "Stop" in result.stdout and "updated" in result.stdout
+
+
+def test_uninstall_removes_the_old_and_the_new_forms_of_the_command(project: Path):
+    path = project / ".claude" / "settings.json"
+    mine = {"type": "command", "command": "say done"}
+    write_settings(path, {"hooks": {
+        "Stop": [{"hooks": [{"type": "command", "command": "'/old place/.venv/bin/piko' cc notify --no-wait"},
+                            mine]}],
+        "Notification": [{"hooks": [{"type": "command", "command": "/usr/bin/python3 -m piko cc notify"}]}],
+    }})
+    assert piko("cc", "init", cwd=project).returncode == 0  # adds the new form beside the person's own hook
+    gone = piko("cc", "init", "--uninstall", cwd=project)
+    assert gone.returncode == 0, gone.stderr
+    assert json.loads(path.read_text()) == {"hooks": {"Stop": [{"hooks": [mine]}]}}
 
 
 @pytest.mark.parametrize("content, where", [

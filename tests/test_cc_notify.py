@@ -17,7 +17,7 @@ import pytest
 
 from piko.channel import server_proof
 from tests.conftest import FIXTURES, hook_payload
-from tests.support.hook import hook_env as base_env, waiting_hook
+from tests.support.hook import heavy, hook_env as base_env, waiting_hook
 from tests.support.server import PikoServer
 
 PIKO_SCRIPT = Path(sys.executable).parent / "piko"
@@ -135,9 +135,7 @@ def test_import_loads_nothing_heavy():
     code = ("import sys, piko.cli.notify, piko.cli.notify_wait, piko.cli.notify_tmux, piko.spool; "
             "print(' '.join(sorted(m for m in sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    heavy = {"starlette", "uvicorn", "click", "questionary", "prompt_toolkit", "httpx", "http", "asyncio",
-             "sqlite3", "piko.server", "re", "json", "typing", "enum", "socket", "subprocess", "pathlib"}
-    assert not [m for m in out if m in heavy or m.split(".")[0] in heavy]
+    assert not heavy(out)
 
 
 # ---- when things go wrong ----------------------------------------------------------------------------

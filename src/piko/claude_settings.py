@@ -2,8 +2,10 @@
 
 The settings file belongs to the person: every other key and every other hook must survive an edit, key
 order and all. Orchestra's own entries are recognised by their command (`... piko ... cc notify [flags]`),
-not by an exact path, so re-running `piko cc init` from a moved virtualenv replaces the old entry instead
-of adding a second one. The file is replaced atomically, keeping its mode, and only when something changed.
+not by an exact path, so re-running `piko cc init` from a moved virtualenv (or after an upgrade that
+changed the command's form: `<venv>/bin/piko cc notify` before, `<python> -I -S -c ... cc notify` now)
+replaces the old entry instead of adding a second one. The file is replaced atomically, keeping its mode,
+and only when something changed.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import json
 import os
 import re
 import shlex
-import shutil
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ HOOK_EVENTS = (
 )
 WAIT_TIMEOUT = 3600  # PermissionRequest: the hook waits for the person's decision
 DEFAULT_TIMEOUT = 10
+# What `python -I -S -c` runs: piko's folder (the first argument) onto sys.path, then piko's dispatch.
+HOOK_ENTRY = "import sys;sys.path.append(sys.argv.pop(1));from piko.cli import main;sys.exit(main())"
 # `cc notify`, optionally followed by flags, at the very end of the command.
 _NOTIFY_TAIL = re.compile(r"(?:^|\s)cc\s+notify(?:\s+-{1,2}[\w-]+(?:=\S*)?)*\s*$")
 
@@ -53,26 +56,26 @@ class Plan:
         return any(what != PRESENT for what in self.changes.values())
 
 
-def notify_command(argv0: str | None = None) -> str:
-    """The hook command: this piko by an absolute path (Claude's PATH may not have the virtualenv)."""
-    return f"{piko_executable(argv0)} cc notify"
+def notify_command() -> str:
+    """The hook command: the interpreter running piko now, by its absolute path (Claude's PATH may not
+    have the virtualenv), started as lightly as Python starts, whatever the install:
+
+    - `-S`: no `site`, so no .pth files, no editable-install finder, no sitecustomize, no console-script
+      wrapper (older pip's imports `re`). piko's folder is handed over as an argument instead and goes
+      last on sys.path, after the standard library, so nothing there can shadow it.
+    - `-I`: the agent's PYTHON* variables (PYTHONPATH, PYTHONDONTWRITEBYTECODE...) and its current folder
+      do not reach the hook; bytecode is cached even where PYTHONDONTWRITEBYTECODE is set.
+
+    It still ends in `cc notify` (the arguments piko.cli.main dispatches on), so every version's
+    `is_orchestra_hook` recognises it.
+    """
+    python = shlex.quote(os.path.abspath(sys.executable))
+    return f"{python} -I -S -c {shlex.quote(HOOK_ENTRY)} {shlex.quote(package_root())} cc notify"
 
 
-def piko_executable(argv0: str | None = None) -> str:
-    """This installation of piko, shell-quoted: the running `piko` script, the one next to the Python
-    running now, the one on PATH, or else `<python> -m piko`."""
-    argv0 = sys.argv[0] if argv0 is None else argv0
-    candidates = []
-    if argv0 and os.path.basename(argv0).startswith("piko") and not argv0.endswith(".py"):
-        candidates.append(os.path.realpath(argv0))
-    candidates.append(os.path.join(os.path.dirname(os.path.abspath(sys.executable)), "piko"))
-    found = shutil.which("piko")
-    if found:
-        candidates.append(os.path.realpath(found))
-    for path in candidates:
-        if os.path.isfile(path) and os.access(path, os.X_OK):
-            return shlex.quote(path)
-    return f"{shlex.quote(os.path.abspath(sys.executable))} -m piko"
+def package_root() -> str:
+    """The folder holding this `piko` package (site-packages, or src/ for an editable install)."""
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def is_orchestra_hook(hook: Any) -> bool:

@@ -12,6 +12,16 @@ from pathlib import Path
 from tests.conftest import hook_payload
 from tests.support.server import PikoServer
 
+# What the hook must never import: the server stack, the CLI's, and the standard library's slow modules.
+HEAVY_MODULES = frozenset({
+    "starlette", "uvicorn", "click", "questionary", "prompt_toolkit", "httpx", "http", "asyncio", "sqlite3",
+    "piko.server", "re", "json", "typing", "enum", "socket", "subprocess", "pathlib", "msgspec"})
+
+
+def heavy(modules: list[str]) -> list[str]:
+    """The modules (or packages) among `modules` that the hook must not load."""
+    return [m for m in modules if m in HEAVY_MODULES or m.split(".")[0] in HEAVY_MODULES]
+
 
 def hook_env(home: Path, url: str = "", **extra: str) -> dict[str, str]:
     """The hook's environment: no tmux, no Claude, no Piko settings but the ones given. Without `url` the

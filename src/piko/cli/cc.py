@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -23,8 +24,9 @@ def cc() -> None:
 def init(scope: str | None, uninstall: bool) -> None:
     """Add Orchestra's hooks to this project's .claude/settings.json.
 
-    Every other setting and hook in the file is kept; running it again changes nothing. The hooks run
-    this piko by its absolute path, so they work from Claude Code's environment.
+    Every other setting and hook in the file is kept; running it again changes nothing (or brings an
+    older hook command up to date). The hooks run this piko's Python by its absolute path, so they work
+    from Claude Code's environment; piko's bytecode is cached here so that no run has to compile it.
     """
     path = settings_path(scope)
     try:
@@ -42,6 +44,9 @@ def init(scope: str | None, uninstall: bool) -> None:
     except OSError as e:
         raise click.ClickException(f"{path}: cannot write it ({e.strerror or e}); the file was left as it is") from None
     report(path, plan, command)
+    if command and not compile_modules():
+        click.echo(f"Note: cannot cache piko's bytecode under {cs.package_root()}; the hook will take longer "
+                   "on each run until it can.", err=True)
 
 
 def settings_path(scope: str | None) -> Path:
@@ -57,6 +62,20 @@ def project_root(cwd: Path) -> Path:
 
     root = git_root(str(cwd))
     return Path(root) if root else cwd
+
+
+def compile_modules() -> bool:
+    """Write piko's missing or stale bytecode into the __pycache__ folders next to its sources, where the
+    hook (`python -I`: no PYTHONPYCACHEPREFIX) looks for it. pip compiles at install time, but not for an
+    editable install nor `uv tool install`; and the hook cannot cache it itself where the agent's user
+    may not write. False when some of it could not be written."""
+    import compileall
+
+    prefix, sys.pycache_prefix = sys.pycache_prefix, None
+    try:
+        return bool(compileall.compile_dir(os.path.join(cs.package_root(), "piko"), quiet=2))
+    finally:
+        sys.pycache_prefix = prefix
 
 
 def report(path: Path, plan: cs.Plan, command: str | None) -> None:
