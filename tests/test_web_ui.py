@@ -243,6 +243,7 @@ def test_two_pages_stay_in_step(server, tmux, open_page, shot):
     expect_badge(page_b, 1, timeout=1000)
     tmux.wait_for(pane, re.escape("GOT:'from page A'"))
     assert tmux.capture(pane).count("GOT:") == 1
+    expect(page_b.locator("#modal-elsewhere-detail")).to_have_text(f"{server.get(first)['resolution']} Answer: from page A")
     shot(page_b)
 
     page_b.locator("#open-next").click()
@@ -252,7 +253,9 @@ def test_two_pages_stay_in_step(server, tmux, open_page, shot):
     page_a.locator("#dismiss").click()
     expect(card(page_b, second)).to_have_count(0, timeout=1000)
     expect(page_b.locator("#modal-elsewhere")).to_be_visible(timeout=1000)
-    expect(page_b.locator("#modal-elsewhere-detail")).to_contain_text("dismissed")
+    resolution = server.get(second)["resolution"]  # the server's one sentence for how it went
+    assert "dismissed" in resolution.lower()
+    expect(page_b.locator("#modal-elsewhere-detail")).to_have_text(resolution)
     expect_badge(page_b, 0, timeout=1000)
     expect_badge(page_a, 0, timeout=1000)
     assert server.get(second)["status"] == "dismissed"

@@ -43,11 +43,10 @@ export function questionsOf(n) {
   return qs.filter(isObject);
 }
 
-/** The tool name shown beside the summary ('' when there is none worth showing, or the summary says it). */
+/** The tool name shown beside the summary ('' when there is none worth showing). */
 export function toolLabel(n) {
   if (kindOf(n) === 'question') return questionsOf(n).length > 1 ? `${questionsOf(n).length} questions` : '';
-  const tool = n.tool_name ? String(n.tool_name) : '';
-  return tool && !summaryOf(n).startsWith(`${revealText(tool)}:`) ? tool : '';
+  return n.tool_name ? String(n.tool_name) : '';
 }
 
 /** One line saying what is asked: the server's summary (a server without the field: its message). */
