@@ -31,6 +31,26 @@ except ImportError:  # the browser fixture skips (or fails, with PIKO_REQUIRE_BR
 HOSTILE_REPLY = "it's \"quoted\" $(touch /tmp/piko-pwned) `id`; héllo wörld ✓ 日本語 🚀"
 
 
+# ---- the code's shape ------------------------------------------------------------------------------
+
+STATIC = ROOT / "src" / "piko" / "server" / "static"
+
+
+def test_the_ui_is_small_es_modules_loaded_by_relative_path():
+    """One module per idea, none over ~400 lines, each loaded as a module from /static/ by a relative
+    import (no build step, nothing from another origin)."""
+    modules = sorted(STATIC.glob("*.js"))
+    assert len(modules) > 10
+    for module in modules:
+        text = module.read_text(encoding="utf-8")
+        assert len(text.splitlines()) <= 400, module.name
+        for target in re.findall(r"^import [^;]*? from '([^']+)';$", text, re.M):
+            assert target.startswith("./") and (STATIC / target[2:]).is_file(), (module.name, target)
+    for page, entry in (("index.html", "app.js"), ("login.html", "login.js")):
+        html = (STATIC / page).read_text(encoding="utf-8")
+        assert re.findall(r"<script[^>]*>", html) == [f'<script type="module" src="/static/{entry}">'], page
+
+
 # ---- helpers ---------------------------------------------------------------------------------------
 
 def fake_dialog_pane(tmux, screen: Path, width: int = 200, height: int = 50) -> str:
