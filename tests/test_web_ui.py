@@ -263,7 +263,8 @@ def test_two_pages_stay_in_step(server, tmux, open_page, shot):
     expect_badge(page_b, 1, timeout=1000)
     tmux.wait_for(pane, re.escape("GOT:'from page A'"))
     assert tmux.capture(pane).count("GOT:") == 1
-    expect(page_b.locator("#modal-elsewhere-detail")).to_have_text(f"{server.get(first)['resolution']} Answer: from page A")
+    resolved = server.get(first)["resolution"]
+    expect(page_b.locator("#modal-elsewhere-detail")).to_have_text(f"{resolved} Answer: from page A")
     shot(page_b)
 
     page_b.locator("#open-next").click()
