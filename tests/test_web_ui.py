@@ -30,6 +30,27 @@ except ImportError:  # the browser fixture skips (or fails, with PIKO_REQUIRE_BR
 HOSTILE_REPLY = "it's \"quoted\" $(touch /tmp/piko-pwned) `id`; héllo wörld ✓ 日本語 🚀"
 
 
+# ---- the code's shape ------------------------------------------------------------------------------
+
+STATIC = ROOT / "src" / "piko" / "server" / "static"
+
+
+def test_the_ui_is_small_es_modules_loaded_by_relative_path():
+    """One module per idea, no file over ~400 lines, each script loaded as a module from /static/ by a
+    relative import (no build step, nothing from another origin)."""
+    for file in STATIC.iterdir():
+        assert len(file.read_text(encoding="utf-8").splitlines()) <= 400, file.name
+    modules = sorted(STATIC.glob("*.js"))
+    assert len(modules) > 10
+    for module in modules:
+        text = module.read_text(encoding="utf-8")
+        for target in re.findall(r"^import [^;]*? from '([^']+)';$", text, re.M):
+            assert target.startswith("./") and (STATIC / target[2:]).is_file(), (module.name, target)
+    for page, entry in (("index.html", "app.js"), ("login.html", "login.js")):
+        html = (STATIC / page).read_text(encoding="utf-8")
+        assert re.findall(r"<script[^>]*>", html) == [f'<script type="module" src="/static/{entry}">'], page
+
+
 # ---- helpers ---------------------------------------------------------------------------------------
 
 def fake_dialog_pane(tmux, screen: Path, width: int = 200, height: int = 50) -> str:
@@ -100,7 +121,9 @@ def test_a_notify_appears_as_a_card_within_a_second(server, open_page, shot):
     second = server.notify(**hook_payload("PermissionRequest-Write") | {"project_name": "webapp"})["id"]
     expect(card(page, second)).to_be_visible(timeout=1000)
     expect_badge(page, 2, timeout=1000)
-    expect(card(page, second).locator(".summary")).to_have_text("mock-written.txt")
+    summary = server.get(second)["summary"]  # the server's one definition of what is asked
+    assert "mock-written.txt" in summary
+    expect(card(page, second).locator(".summary")).to_have_text(summary)
     expect(page.locator("#requests .request-card")).to_have_count(2)
     assert card_ids(page) == [second, first]  # newest first
     expect(page.locator(f'#toasts .toast[data-id="{second}"]')).to_be_visible()
@@ -243,6 +266,8 @@ def test_two_pages_stay_in_step(server, tmux, open_page, shot):
     expect_badge(page_b, 1, timeout=1000)
     tmux.wait_for(pane, re.escape("GOT:'from page A'"))
     assert tmux.capture(pane).count("GOT:") == 1
+    resolved = server.get(first)["resolution"]
+    expect(page_b.locator("#modal-elsewhere-detail")).to_have_text(f"{resolved} Answer: from page A")
     shot(page_b)
 
     page_b.locator("#open-next").click()
@@ -252,11 +277,42 @@ def test_two_pages_stay_in_step(server, tmux, open_page, shot):
     page_a.locator("#dismiss").click()
     expect(card(page_b, second)).to_have_count(0, timeout=1000)
     expect(page_b.locator("#modal-elsewhere")).to_be_visible(timeout=1000)
-    expect(page_b.locator("#modal-elsewhere-detail")).to_contain_text("dismissed")
+    resolution = server.get(second)["resolution"]  # the server's one sentence for how it went
+    assert "dismissed" in resolution.lower()
+    expect(page_b.locator("#modal-elsewhere-detail")).to_have_text(resolution)
     expect_badge(page_b, 0, timeout=1000)
     expect_badge(page_a, 0, timeout=1000)
     assert server.get(second)["status"] == "dismissed"
     shot(page_b, "dismissed")
+
+
+# ---- 6b. the server's words ------------------------------------------------------------------------
+
+def test_the_summary_and_the_resolution_are_the_records_own(server, open_page, shot):
+    """What a request asks and how it was resolved are said once, by the server (the record's `summary`
+    and `resolution`, also what `piko respond` prints): the page shows them as they come, hidden
+    characters marked, and works out no text of its own."""
+    page = open_page()
+
+    def change(n: dict) -> None:
+        n["summary"] = f"deploy \u202eof {n['id']}"
+        if n.get("status") != "pending":
+            n["resolution"] = "Resolved on the far\u200b side of the moon."
+
+    rewrite_records(page, change)
+    login(page, server)
+    id = server.notify(**hook_payload("PermissionRequest-Bash") | {"project_name": "myapp"})["id"]
+    shown = f"deploy ⟨U+202E⟩of {id}"
+    expect(card(page, id).locator(".summary")).to_have_text(shown)
+    expect(card(page, id)).to_have_attribute("title", shown)
+    expect(page.locator(f'#toasts .toast[data-id="{id}"] .toast-text')).to_have_text(f"Bash: {shown}")
+
+    card(page, id).click()
+    expect(page.locator("#modal")).to_have_attribute("data-id", id)
+    assert server.request("DELETE", f"/api/orchestra/notifications/{id}").status_code == 200
+    expect(page.locator("#modal-elsewhere")).to_be_visible()
+    expect(page.locator("#modal-elsewhere-detail")).to_have_text("Resolved on the far⟨U+200B⟩ side of the moon.")
+    shot(page)
 
 
 # ---- 7. not signed in ------------------------------------------------------------------------------
@@ -337,6 +393,22 @@ def claude_screen(source: Path, width: int, replacements: dict[str, str]) -> str
     return "\n".join(lines) + "\n"
 
 
+def rewrite_records(page, change) -> None:
+    """Pass every request record the server sends the page over its WebSocket through `change(record)`."""
+    def handler(ws) -> None:
+        upstream = ws.connect_to_server()
+
+        def from_server(message) -> None:
+            msg = json.loads(message)
+            for n in msg.get("notifications") or ([msg["notification"]] if msg.get("notification") else []):
+                change(n)
+            ws.send(json.dumps(msg))
+
+        upstream.on_message(from_server)
+
+    page.route_web_socket(re.compile(r"/api/orchestra/ws$"), handler)
+
+
 def backdate(page, ages: dict[str, float]) -> None:
     """Show the requests as if they had come in `ages` seconds ago (created_at rewritten on the way in)."""
     now = datetime.now(UTC)
@@ -344,19 +416,11 @@ def backdate(page, ages: dict[str, float]) -> None:
     def stamp(seconds: float) -> str:
         return (now - timedelta(seconds=seconds)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
-    def handler(ws) -> None:
-        upstream = ws.connect_to_server()
+    def change(n: dict) -> None:
+        if n.get("id") in ages:
+            n["created_at"] = stamp(ages[n["id"]])
 
-        def from_server(message) -> None:
-            msg = json.loads(message)
-            for n in msg.get("notifications") or [msg.get("notification") or {}]:
-                if n.get("id") in ages:
-                    n["created_at"] = stamp(ages[n["id"]])
-            ws.send(json.dumps(msg))
-
-        upstream.on_message(from_server)
-
-    page.route_web_socket(re.compile(r"/api/orchestra/ws$"), handler)
+    rewrite_records(page, change)
 
 
 def test_showcase(server, tmux, open_page, shot, tmp_path):

@@ -6,7 +6,8 @@ package) is missing the tests are skipped with the reason, unless PIKO_REQUIRE_B
 Fixtures (import them into the test module):
   browser      one headless Chromium for the whole session
   open_page    a factory: open_page(server, **context_options) -> a page of a fresh context, signed in
-               with a one-time login link and connected; every page it made is screenshotted if the test fails
+               with a one-time login link and connected; every page it made is screenshotted if the test fails,
+               and an error a page's script did not catch fails the test
   shot         shot(page, suffix="") saves test-artifacts/screenshots/<test name><-suffix>.png
 """
 
@@ -88,6 +89,7 @@ def shot(request: pytest.FixtureRequest) -> Callable[..., Path]:
 def open_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Callable[..., Any]]:
     contexts: list[Any] = []
     pages: list[Any] = []
+    uncaught: list[str] = []  # errors the pages' scripts did not catch
     failed_before = request.session.testsfailed
     for stale in SCREENSHOTS.glob(f"{screenshot_path(request.node.name).stem}-failure*.png"):
         stale.unlink()  # from an earlier run
@@ -103,6 +105,7 @@ def open_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Callable
             context.add_init_script(init_script)  # runs in every page before the page's own scripts
         contexts.append(context)
         page = context.new_page()
+        page.on("pageerror", lambda error: uncaught.append(f"{page.url}: {error}"))
         pages.append(page)
         if server is not None and signed_in:
             login(page, server)
@@ -122,6 +125,8 @@ def open_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Callable
             context.close()
         except Exception:  # noqa: BLE001 - closing what is left: nothing to report
             pass
+    if uncaught:
+        pytest.fail("uncaught errors in the page's scripts:\n" + "\n".join(uncaught), pytrace=False)
 
 
 def publish(source: Path, target: Path) -> None:

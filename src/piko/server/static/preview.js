@@ -1,0 +1,82 @@
+/* The terminal preview in the response modal: the last lines of the agent's tmux pane, polled every
+ * second while the modal is open and the tab visible, and once more after the request left the inbox
+ * (it shows what happened). */
+
+import { api, describeFailure, requestPath } from './api.js';
+import { $ } from './dom.js';
+import { asText, isObject } from './marks.js';
+import { state } from './state.js';
+
+const PREVIEW_EVERY_MS = 1000;
+
+/** The preview state a new modal starts with (kept on the modal object). */
+export function freshPreview() {
+  $('preview').textContent = '';
+  setPreviewStatus('Loading…', 'muted');
+  return { timer: null, text: null, stopped: false, seq: 0 };
+}
+
+export function stopPreview(modal) {
+  clearTimeout(modal.preview.timer);
+}
+
+function setPreviewStatus(text, tone) {
+  const node = $('preview-status');
+  node.textContent = text;
+  node.dataset.tone = tone || '';
+}
+
+/** Poll `modal`'s pane now, then every second until it is closed, gone or there is no pane. */
+export async function pollPreview(modal) {
+  const preview = modal.preview;
+  if (state.modal !== modal || preview.stopped) return;
+  clearTimeout(preview.timer);
+  const seq = ++preview.seq; // one polling loop per modal, whatever restarted it
+  if (!document.hidden) {
+    const result = await api('GET', `${requestPath(modal.id)}/screen`);
+    if (state.modal !== modal || seq !== preview.seq) return;
+    showPreviewResult(modal, result);
+    if (preview.stopped) return;
+  }
+  if (modal.gone) return; // one last look after it left the inbox, then stop
+  preview.timer = setTimeout(() => pollPreview(modal), PREVIEW_EVERY_MS);
+}
+
+function showPreviewResult(modal, result) {
+  if (result.ok && isObject(result.data)) {
+    const lines = Array.isArray(result.data.lines) ? result.data.lines.map(asText) : [];
+    while (lines.length && !lines[lines.length - 1].trim()) lines.pop();
+    updatePreviewText(modal, lines.join('\n'));
+    if (result.data.pane_alive !== false) setPreviewStatus('Live', 'ok');
+    else if (!modal.record.tmux_target) setPreviewStatus('No tmux pane: this request came from outside tmux', 'muted');
+    else setPreviewStatus("The agent's pane is gone", 'error');
+    return;
+  }
+  if (result.network) {
+    setPreviewStatus('Preview unavailable, retrying…', 'warn');
+    return;
+  }
+  const failure = describeFailure(result);
+  if (failure.code === 'no_pane') {
+    setPreviewStatus('No tmux pane is known for this request', 'muted');
+    modal.preview.stopped = true;
+  } else if (failure.code === 'pane_gone') {
+    setPreviewStatus("The agent's pane is gone", 'error');
+  } else if (failure.code === 'not_found') {
+    setPreviewStatus('piko server no longer knows this request', 'muted');
+    modal.preview.stopped = true;
+  } else {
+    setPreviewStatus(failure.text, 'error');
+  }
+}
+
+/** Show the pane's text; stay at the bottom unless the person scrolled up to read. */
+function updatePreviewText(modal, text) {
+  if (modal.preview.text === text) return;
+  const pre = $('preview');
+  const first = modal.preview.text === null;
+  const atBottom = pre.scrollHeight - pre.scrollTop - pre.clientHeight < 24;
+  modal.preview.text = text;
+  pre.textContent = text;
+  if (first || atBottom) pre.scrollTop = pre.scrollHeight;
+}
