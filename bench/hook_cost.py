@@ -128,7 +128,7 @@ def _row(ctx: Context, label: str, values: list[float], base: list[float], goal:
     """The ratio is the median of the rounds' ratios (each run against the baseline run of its round): on
     a loaded machine a burst hits both runs of a round, and the pairing keeps it out of the ratio."""
     value, ordered, n = median(values), sorted(values), len(values)
-    paired = median([v / b for v, b in zip(values, base)])
+    paired = median([v / b for v, b in zip(values, base, strict=True)])
     ok = paired <= 1.3
     ctx.add(Row(label, fmt_ms(value), f"{fmt_ms(median(base))} (python -c pass)", f"{paired:.2f}x",
                 "<= 1.3x" if goal else "-", ("pass" if ok else "miss") if goal else "info",

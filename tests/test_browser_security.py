@@ -280,6 +280,8 @@ def test_every_response_carries_the_security_headers(server, path, auth, status)
                       f"connect-src 'self' ws://127.0.0.1:{server.port}", "object-src 'none'"):
         assert directive in csp, csp
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    # Revalidated before reuse (no-cache) or never kept (no-store): no stale module after an upgrade.
+    assert r.headers["cache-control"] in ("no-cache", "no-store"), r.headers
 
 
 def test_refusals_carry_the_headers_too(server):

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from piko import claude
-from piko.models import Answers
+from piko.models import Answers, Decision
 from tests.conftest import FIXTURES, hook_payload
 from tests.support.hook import hook_env
 from tests.support.server import recv_json
@@ -148,12 +148,17 @@ def record_of(payload: str) -> dict:
             "options": claude.options_for(kind, fields["tool_input"], fields["permission_suggestions"])}
 
 
+def decisions(record: dict, keys: str) -> list[str]:
+    answers = [claude.option_answer(record, k) for k in keys]
+    return [a.decision if isinstance(a, Decision) else repr(a) for a in answers]
+
+
 def test_option_numbers_of_a_permission_are_its_decisions():
     record = record_of("PermissionRequest-Bash")
-    assert [getattr(claude.option_answer(record, k), "decision") for k in "123"] == ["allow", "always", "deny"]
+    assert decisions(record, "123") == ["allow", "always", "deny"]
     assert claude.option_answer(record, "4") is None
     record["options"] = claude.options_for("permission", None, None)  # no suggestions: Yes, No
-    assert [getattr(claude.option_answer(record, k), "decision") for k in "12"] == ["allow", "deny"]
+    assert decisions(record, "12") == ["allow", "deny"]
 
 
 def test_an_option_of_a_question_is_its_label_only_when_it_is_the_only_question():

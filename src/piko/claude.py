@@ -125,7 +125,7 @@ def apply_piko_names(fields: dict[str, Any]) -> bool:
     if found is None:
         return False
     changed = False
-    for name, value in zip(NAMES, found):
+    for name, value in zip(NAMES, found, strict=False):
         key = f"{name}_name"
         if name not in (fields.get("names_given") or ()) and fields.get(key) != value:
             fields[key] = value

@@ -9,7 +9,7 @@ module: its path stays on the standard library.
 
 from __future__ import annotations
 
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 import msgspec
 
@@ -122,7 +122,7 @@ class Text(msgspec.Struct, tag_field="type", tag="text", kw_only=True, frozen=Tr
     text: str
 
 
-Answer = Union[Decision, Answers, OptionKey, Text]
+Answer = Decision | Answers | OptionKey | Text
 
 
 def answer_type(answer: Answer) -> Literal["decision", "answers", "option", "text"]:
@@ -202,7 +202,7 @@ class Pong(msgspec.Struct, tag_field="type", tag="pong"):
     pass
 
 
-ServerMessage = Union[Snapshot, Created, Updated, Resolved, Dismissed, Pong]
+ServerMessage = Snapshot | Created | Updated | Resolved | Dismissed | Pong
 ChangeKind = Literal["created", "updated", "resolved", "dismissed"]
 
 
@@ -215,5 +215,5 @@ def api_schema() -> dict[str, Any]:
              "ServerMessage", "ClientMessage")
     return {"$schema": "https://json-schema.org/draft/2020-12/schema",
             "title": "Piko Orchestra API",
-            "properties": dict(zip(names, refs)),
+            "properties": dict(zip(names, refs, strict=True)),
             "$defs": components}

@@ -8,8 +8,8 @@ import asyncio
 import concurrent.futures
 import inspect
 import itertools
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest

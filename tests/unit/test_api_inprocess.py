@@ -120,9 +120,11 @@ async def test_a_gone_pane_is_410_and_the_request_stays_pending(api: httpx.Async
 async def test_bad_answers_are_400_and_type_nothing(api: httpx.AsyncClient, pane: FakePane) -> None:
     pane.screen = screen("permission-bash")
     record = (await notify(api, "PermissionRequest-Bash", **PANE))["notification"]
-    for body in [{}, {"decision": "maybe"}, {"answers": {"q": "a"}}, {"response": "0", "response_type": "option"},
-                 {"response": "x", "response_type": "bogus"}, {"decision": "allow", "message": "no"},
-                 {"response": "a\u0007b"}, {"response": 5}]:
+    bodies: list[dict[str, Any]] = [
+        {}, {"decision": "maybe"}, {"answers": {"q": "a"}}, {"response": "0", "response_type": "option"},
+        {"response": "x", "response_type": "bogus"}, {"decision": "allow", "message": "no"},
+        {"response": "a\u0007b"}, {"response": 5}]
+    for body in bodies:
         r = await api.post("/api/orchestra/respond", json={"notification_id": record["id"], **body})
         assert r.status_code == 400 and r.json()["error"], (body, r.text)
     r = await api.post("/api/orchestra/respond", json={"notification_id": 7})

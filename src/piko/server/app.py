@@ -9,9 +9,10 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable, cast
+from typing import Any, cast
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -298,7 +299,8 @@ def _int_param(request: Request, name: str, default: int | None, low: int, high:
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12 or int(raw) < low or (high is not None and int(raw) > high):
+    if (not (raw.isascii() and raw.isdigit()) or len(raw) > 12 or int(raw) < low
+            or (high is not None and int(raw) > high)):
         bound = f" and {high}" if high is not None else ""
         raise ApiRefusal(400, "bad_request", f"{name} must be a whole number between {low}{bound}")
     return int(raw)

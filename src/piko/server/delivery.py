@@ -10,7 +10,8 @@ rules stay: no option key without a menu on the screen, no text into a showing d
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Callable, Protocol
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 from piko import claude, tmux
 from piko.models import Answer, Answers, Decision, OptionKey, Text
@@ -87,7 +88,8 @@ def plan(record: dict[str, Any], body: dict[str, Any]) -> Answer:
         answers = body["answers"]
         if (not isinstance(answers, dict) or not answers
                 or not all(isinstance(k, str) and isinstance(v, str) for k, v in answers.items())):
-            raise ApiRefusal(400, "bad_request", 'answers must map question text to option label: {"question": "label"}')
+            raise ApiRefusal(400, "bad_request",
+                             'answers must map question text to option label: {"question": "label"}')
         if any(claude.has_surrogate(text) for pair in answers.items() for text in pair):
             raise ApiRefusal(400, "bad_request", "answers hold a lone surrogate (half of a UTF-16 pair), which is"
                            " not text; nothing was sent")
@@ -212,7 +214,8 @@ class Courier:
         except tmux.UnsafeSocket as e:
             raise ApiRefusal(409, "unsafe_socket", f"{e}; nothing was typed") from None
         except tmux.PaneGone as e:
-            raise ApiRefusal(410, "pane_gone", f"the agent's tmux pane {target} is gone ({e}); the request stays pending") from None
+            raise ApiRefusal(410, "pane_gone",
+                             f"the agent's tmux pane {target} is gone ({e}); the request stays pending") from None
         except tmux.TmuxError as e:
             raise ApiRefusal(502, "tmux_failed", f"tmux failed: {e}; the request stays pending") from None
         return "keys"

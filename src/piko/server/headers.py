@@ -5,7 +5,9 @@
 - `X-Frame-Options: DENY` for browsers that predate `frame-ancestors`;
 - `X-Content-Type-Options: nosniff`, `Referrer-Policy: no-referrer`, and `Cross-Origin-Resource-Policy` /
   `Cross-Origin-Opener-Policy: same-origin` so other origins (another port is one) can neither embed our
-  responses nor keep a handle on our window.
+  responses nor keep a handle on our window;
+- `Cache-Control: no-cache` on any answer that does not set its own (the pages and /static/): the browser
+  revalidates (ETag) before it reuses a module, so after an upgrade it never runs old modules beside new ones.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ def secured(send: Send, host: str | None) -> Send:
         if message["type"] == "http.response.start":
             names = {extra_name for extra_name, _ in extra}
             headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
+            if not any(k.lower() == b"cache-control" for k, _ in headers):
+                headers.append((b"cache-control", b"no-cache"))
             message = {**message, "headers": headers + extra}
         await send(message)
 

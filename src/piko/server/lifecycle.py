@@ -9,7 +9,7 @@ this returns: written to the store first, then made in memory and announced.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 import msgspec
 
@@ -49,7 +49,7 @@ class Ignore:
     """The event asks nothing and answers nothing pending."""
 
 
-Change = Union[Create, Enrich, Resolve, Ignore]
+Change = Create | Enrich | Resolve | Ignore
 
 
 def new_record(kind: Kind, fields: dict[str, Any], extra: dict[str, Any], *, id: str,

@@ -71,7 +71,7 @@ class Mailbox:
             waiter.set_result(output)
             await asyncio.wait_for(ack, timeout)
             return True
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log.warning("the hook for %s did not take its decision; answering with keys", id)
             return False
         finally:

@@ -10,8 +10,9 @@ import signal
 import socket
 import stat
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 import uvicorn
 
@@ -140,7 +141,7 @@ def remove_unix(home: Path, made: os.stat_result) -> None:
 class _Server(uvicorn.Server):
     """uvicorn's server, releasing long-polling hooks as soon as a shutdown is asked for."""
 
-    on_exit: list[Callable[[], None]] = []
+    on_exit: list[Callable[[], None]]  # set before run()
 
     def handle_exit(self, sig: int, frame: Any) -> None:
         # Like uvicorn's, except that the signal is not raised again after the graceful shutdown:

@@ -12,8 +12,9 @@ import asyncio
 import json
 import logging
 import secrets
-from datetime import datetime, timezone
-from typing import Any, Callable, Coroutine, Literal
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 from piko import claude, tmux
 from piko.models import ChangeKind, answer_response, answer_type
@@ -31,7 +32,7 @@ Clock = Callable[[], str]
 
 def now() -> str:
     """The time as records carry it: UTC, milliseconds, `Z`."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class Orchestra:

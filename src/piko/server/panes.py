@@ -14,8 +14,9 @@ import logging
 import os
 import time
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Generic, Iterable, TypeVar
+from typing import Generic, TypeVar
 
 from piko import tmux
 
@@ -47,7 +48,7 @@ class Panes(Generic[T]):
         panes); None for one that failed to answer (nothing can be said about its panes this time)."""
         sockets = list(sockets)
         answers = await asyncio.gather(*(self._states(s) for s in sockets))
-        return dict(zip(sockets, answers))
+        return dict(zip(sockets, answers, strict=True))
 
     @staticmethod
     async def _states(socket: str | None) -> dict[str, tmux.PaneState] | None:

@@ -12,8 +12,9 @@ import json
 import queue
 import sqlite3
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from piko import claude
 
