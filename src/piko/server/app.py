@@ -10,9 +10,8 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -32,6 +31,7 @@ from piko.server.errors import ApiRefusal
 from piko.server.guard import Access, Guard, ws_subprotocol
 from piko.server.hub import Hub
 from piko.server.orchestra import Clock, Orchestra, now
+from piko.server.parts import Parts, parts
 from piko.server.sessions import Sessions
 from piko.server.store import Store
 from piko.server.waitkeys import WaitKeys
@@ -73,22 +73,6 @@ def _no_constants(name: str) -> Any:
 
 
 StartupStep = Callable[[Any], Awaitable["asyncio.Task[None] | None"]]
-
-
-@dataclass(frozen=True)
-class Parts:
-    """What the routes work with (one of each per app)."""
-
-    store: Store
-    orchestra: Orchestra
-    hub: Hub
-    sessions: Sessions
-    wait_keys: WaitKeys
-    access: Access
-
-
-def parts(request: Request | WebSocket) -> Parts:
-    return cast(Parts, request.app.state.parts)
 
 
 async def index(request: Request) -> Response:
@@ -266,7 +250,7 @@ class App(Starlette):
             the.hub.close_all()
             the.orchestra.shutdown()
 
-        super().__init__(routes=[*ROUTES[:2], *auth.routes(the.sessions, the.access, the.hub), *ROUTES[2:]],
+        super().__init__(routes=[*ROUTES[:2], *auth.ROUTES, *ROUTES[2:]],
                          exception_handlers={ApiRefusal: api_refusal, HTTPException: http_error},
                          lifespan=lifespan)
         self.state.parts = the

@@ -24,8 +24,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from piko.server.errors import ApiRefusal
-from piko.server.guard import CLOSE_UNAUTHORIZED, Access, browser_session
+from piko.server.guard import CLOSE_UNAUTHORIZED, browser_session
 from piko.server.hub import Hub
+from piko.server.parts import parts
 from piko.server.sessions import Sessions, iso
 
 log = logging.getLogger("piko.server")
@@ -83,67 +84,78 @@ async def _login_code(request: Request) -> str:
     return code
 
 
-def routes(sessions: Sessions, access: Access, hub: Hub) -> list[Route]:
-    async def login(request: Request) -> Response:
-        code = await _login_code(request)
-        made = sessions.redeem(code, request.headers.get("user-agent", ""))
-        if made is None:
-            raise ApiRefusal(401, "link_used_or_expired", LINK_GONE)
-        credential, session = made
-        return JSONResponse({"session": credential, **session.public()}, headers=NO_CACHE)
+async def login(request: Request) -> Response:
+    code = await _login_code(request)
+    made = parts(request).sessions.redeem(code, request.headers.get("user-agent", ""))
+    if made is None:
+        raise ApiRefusal(401, "link_used_or_expired", LINK_GONE)
+    credential, session = made
+    return JSONResponse({"session": credential, **session.public()}, headers=NO_CACHE)
 
-    async def sign_out(request: Request) -> Response:
-        session = browser_session(request.scope)
-        if session is None:
-            raise ApiRefusal(400, "not_a_session", "only a browser session signs out; "
-                           "use `piko sessions revoke` to end browser sessions")
-        sessions.revoke(session.id)
-        close_sockets(hub, {session.id}, "signed out")
-        return JSONResponse({"ok": True, "id": session.id})
 
-    async def login_link(request: Request) -> Response:
-        _token_holder(request)
-        code, expires = sessions.new_login_code()
-        return JSONResponse({"url": f"{access.base_url}/login#code={code}", "expires_at": iso(expires),
-                             "seconds": sessions.link_seconds}, headers=NO_CACHE)
+async def sign_out(request: Request) -> Response:
+    the = parts(request)
+    session = browser_session(request.scope)
+    if session is None:
+        raise ApiRefusal(400, "not_a_session", "only a browser session signs out; "
+                         "use `piko sessions revoke` to end browser sessions")
+    the.sessions.revoke(session.id)
+    close_sockets(the.hub, {session.id}, "signed out")
+    return JSONResponse({"ok": True, "id": session.id})
 
-    async def list_sessions(request: Request) -> Response:
-        _token_holder(request)
-        return JSONResponse({"sessions": [s.public() for s in sessions.live()]}, headers=NO_CACHE)
 
-    async def revoke(request: Request) -> Response:
-        _token_holder(request)
-        id = request.path_params["id"]
-        if not sessions.revoke(id):
-            raise ApiRefusal(404, "not_found", f"no browser session {id!r}")
-        close_sockets(hub, {id}, "session revoked")
-        return JSONResponse({"ok": True, "revoked": [id]})
+async def login_link(request: Request) -> Response:
+    _token_holder(request)
+    the = parts(request)
+    code, expires = the.sessions.new_login_code()
+    return JSONResponse({"url": f"{the.access.base_url}/login#code={code}", "expires_at": iso(expires),
+                         "seconds": the.sessions.link_seconds}, headers=NO_CACHE)
 
-    async def revoke_all(request: Request) -> Response:
-        _token_holder(request)
-        ids = sessions.revoke_all()
-        close_sockets(hub, set(ids), "session revoked")
-        return JSONResponse({"ok": True, "revoked": ids})
 
-    async def rotate(request: Request) -> Response:
-        _token_holder(request)
-        if access.token_path is None:
-            raise ApiRefusal(409, "no_token_file", "this server was started without a token file")
-        access.token = write_new_token(access.token_path)
-        ids = sessions.rotate(access.token)
-        close_sockets(hub, None, "the token changed")
-        log.warning("token rotated; %d browser session(s) ended", len(ids))
-        return JSONResponse({"ok": True, "revoked": ids})
+async def list_sessions(request: Request) -> Response:
+    _token_holder(request)
+    return JSONResponse({"sessions": [s.public() for s in parts(request).sessions.live()]}, headers=NO_CACHE)
 
-    return [
-        Route("/api/auth/login", login, methods=["POST"]),
-        Route("/api/auth/session", sign_out, methods=["DELETE"]),
-        Route("/api/auth/login-links", login_link, methods=["POST"]),
-        Route("/api/auth/sessions", list_sessions),
-        Route("/api/auth/sessions", revoke_all, methods=["DELETE"]),
-        Route("/api/auth/sessions/{id}", revoke, methods=["DELETE"]),
-        Route("/api/auth/token/rotate", rotate, methods=["POST"]),
-    ]
+
+async def revoke(request: Request) -> Response:
+    _token_holder(request)
+    the = parts(request)
+    id = request.path_params["id"]
+    if not the.sessions.revoke(id):
+        raise ApiRefusal(404, "not_found", f"no browser session {id!r}")
+    close_sockets(the.hub, {id}, "session revoked")
+    return JSONResponse({"ok": True, "revoked": [id]})
+
+
+async def revoke_all(request: Request) -> Response:
+    _token_holder(request)
+    the = parts(request)
+    ids = the.sessions.revoke_all()
+    close_sockets(the.hub, set(ids), "session revoked")
+    return JSONResponse({"ok": True, "revoked": ids})
+
+
+async def rotate(request: Request) -> Response:
+    _token_holder(request)
+    the = parts(request)
+    if the.access.token_path is None:
+        raise ApiRefusal(409, "no_token_file", "this server was started without a token file")
+    the.access.token = write_new_token(the.access.token_path)
+    ids = the.sessions.rotate(the.access.token)
+    close_sockets(the.hub, None, "the token changed")
+    log.warning("token rotated; %d browser session(s) ended", len(ids))
+    return JSONResponse({"ok": True, "revoked": ids})
+
+
+ROUTES = [
+    Route("/api/auth/login", login, methods=["POST"]),
+    Route("/api/auth/session", sign_out, methods=["DELETE"]),
+    Route("/api/auth/login-links", login_link, methods=["POST"]),
+    Route("/api/auth/sessions", list_sessions),
+    Route("/api/auth/sessions", revoke_all, methods=["DELETE"]),
+    Route("/api/auth/sessions/{id}", revoke, methods=["DELETE"]),
+    Route("/api/auth/token/rotate", rotate, methods=["POST"]),
+]
 
 
 def sweeper(sessions: Sessions, hub: Hub) -> Callable[[Any], Awaitable[asyncio.Task[None]]]:
