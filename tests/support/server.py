@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -19,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 class PikoServer:
     def __init__(self, home: Path, port: int = 0, env: dict[str, str] | None = None,
-                 verify: str | bool = True) -> None:
+                 verify: ssl.SSLContext | bool = True) -> None:
         self.home = home
         self.port = port
         self.env = env or {}

@@ -105,7 +105,7 @@ def test_a_key_that_is_not_the_certificates_is_a_sentence(tmp_path, certs):
 def test_access_over_https():
     access = Access.for_server(TOKEN, "100.64.0.7", 8443, ("laptop.example",), tls=True,
                                public_name="box.tail1234.ts.net")
-    assert access.base_url == "https://100.64.0.7:8443"
+    assert access.base_url == "https://box.tail1234.ts.net:8443"  # the name the certificate is for
     assert access.remote_url == "https://box.tail1234.ts.net:8443"
     assert "https://box.tail1234.ts.net:8443" in access.origins
     assert "https://laptop.example:8443" in access.origins

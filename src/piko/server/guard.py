@@ -65,14 +65,19 @@ class Access:
 
     @property
     def base_url(self) -> str:
-        """The URL to show a person (login links start with it)."""
+        """The URL to show a person (login links start with it): over HTTPS the name the certificate is
+        for when there is one (the tailnet's, the first --allow-host), else the address listened on."""
+        if self.tls and self.public_host:
+            return self.remote_url
         host = "127.0.0.1" if self.bind_host in ("0.0.0.0", "::", "") else self.bind_host
         return f"{self.scheme}://{f'[{host}]' if ':' in host else host}:{self.port}"
 
     @property
     def remote_url(self) -> str:
         """The URL for another device (pairing links start with it): the public name when there is one."""
-        return f"{self.scheme}://{self.public_host}:{self.port}" if self.public_host else self.base_url
+        if not self.public_host:
+            return self.base_url
+        return f"{self.scheme}://{self.public_host}:{self.port}"
 
     def token_ok(self, candidate: str | None) -> bool:
         return bool(candidate) and hmac.compare_digest(str(candidate).encode(), self.token.encode())
