@@ -158,7 +158,7 @@ def test_a_revoked_device_is_refused_at_once(tls_server, certs):
 
     tls = ssl.create_default_context(cafile=str(certs[0]))
     protocols = [Subprotocol("piko.v1"), Subprotocol(f"piko.bearer.{made['session']}")]
-    with connect(srv.ws_url, subprotocols=protocols, ssl=tls, open_timeout=5) as ws:  # type: ignore[arg-type]
+    with connect(srv.ws_url, subprotocols=protocols, ssl=tls, open_timeout=5) as ws:
         assert recv_json(ws)["type"] == "snapshot"
         out = piko(srv, "devices", "revoke", made["id"][:5])
         assert out.returncode == 0 and made["id"] in out.stdout, out
