@@ -232,4 +232,5 @@ def test_piko_pair_in_tmux_pairs_a_second_browser_once_and_answers_record_the_de
     expect(row).to_have_count(0)
     expect(phone.locator("#login-help")).to_be_visible(timeout=3000)  # its WebSocket closed with 4401
     expect(phone.locator("#conn-status")).to_have_attribute("data-state", "offline")
+    expect(phone.locator("#devices-button")).to_be_hidden()
     expect(laptop.locator("#conn-status")).to_have_attribute("data-state", "connected")

@@ -4,6 +4,7 @@
 
 import { api, describeFailure } from './api.js';
 import { $, el } from './dom.js';
+import { listen, state } from './state.js';
 
 const DEVICES = '/api/auth/devices';
 
@@ -57,6 +58,8 @@ export function openDevices() {
 
 export function bindDevices() {
   const dialog = $('devices');
+  listen('render', () => { $('devices-button').hidden = state.authFailed; });
+  listen('signedout', () => { if (dialog.open) dialog.close(); });
   $('devices-button').addEventListener('click', openDevices);
   $('devices-close').addEventListener('click', () => dialog.close());
   dialog.addEventListener('click', (e) => { if (e.target === dialog) dialog.close(); });
