@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import ssl
 import subprocess
 import sys
@@ -108,6 +109,20 @@ def test_the_tcp_listener_speaks_only_tls_and_the_unix_socket_stays_plain(tls_se
     tls = ssl.create_default_context(cafile=str(certs[0]))
     with connect(srv.ws_url, additional_headers=srv.auth, ssl=tls, open_timeout=5, origin=origin) as ws:
         assert recv_json(ws)["type"] == "snapshot"
+
+
+def test_a_stalled_tls_handshake_is_dropped(piko_home, certs):
+    cert, key = certs
+    trust = ssl.create_default_context(cafile=str(cert))
+    srv = PikoServer(piko_home, env={"PIKO_HEADER_TIMEOUT": "1"}, verify=trust).start(
+        ("--cert", str(cert), "--key", str(key)))
+    try:
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=20) as stalled:
+            stalled.sendall(b"\x16\x03\x01")  # the start of a ClientHello, and then nothing
+            assert stalled.recv(100) == b""  # closed by the server (the default would wait 60 s)
+        assert srv.request("GET", "/api/health").status_code == 200
+    finally:
+        srv.stop()
 
 
 def test_remote_with_tailscale_uses_the_tailnet_address_and_certificate(piko_home, certs, tmp_path):

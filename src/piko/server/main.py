@@ -158,7 +158,9 @@ class _Server(uvicorn.Server):
         server = await asyncio.get_running_loop().create_server(
             lambda: config.http_protocol_class(config=config, server_state=self.server_state,  # type: ignore[call-arg]
                                                app_state=self.lifespan.state),
-            sock=tcp, ssl=self.tls, backlog=config.backlog)
+            sock=tcp, ssl=self.tls, backlog=config.backlog,
+            # a client that stalls in the TLS handshake is dropped as one that stalls in its headers
+            ssl_handshake_timeout=connections._setting("PIKO_HEADER_TIMEOUT", connections.HEADER_TIMEOUT))
         self.servers.append(server)
 
     def handle_exit(self, sig: int, frame: Any) -> None:
