@@ -49,6 +49,15 @@ class Option(msgspec.Struct, kw_only=True, omit_defaults=True):
     description: str | None = None
 
 
+class AnsweredBy(msgspec.Struct, kw_only=True):
+    """Who gave the answer: a paired device, a browser signed in by a login link, or the token holder
+    (`piko respond`, scripts), with the session's id and device name where there is one."""
+
+    kind: Literal["device", "browser", "cli"]
+    id: str | None = None
+    name: str | None = None
+
+
 class Record(msgspec.Struct, kw_only=True):
     """A request: what an agent asks a person, pending until answered, dismissed, or its session moves on."""
 
@@ -81,6 +90,7 @@ class Record(msgspec.Struct, kw_only=True):
     response_type: Literal["text", "option", "decision", "answers"] | None = None
     resolved_via: str | None = None
     resolution: str | None = None  # the sentence for how it was resolved (claude.resolution_of); null while pending
+    answered_by: AnsweredBy | None = None  # set when a person's answer resolved it (POST .../respond)
     typing_since: str | msgspec.UnsetType = msgspec.UNSET  # only while keys are typed (or were, when the server died)
 
 

@@ -7,6 +7,7 @@ import click
 from piko import __version__
 from piko.cli.access import login_url, sessions, token
 from piko.cli.cc import cc
+from piko.cli.pair import devices, pair
 from piko.cli.respond import respond
 from piko.cli.server import server
 
@@ -23,3 +24,5 @@ cli.add_command(respond)
 cli.add_command(login_url)
 cli.add_command(sessions)
 cli.add_command(token)
+cli.add_command(pair)
+cli.add_command(devices)

@@ -28,7 +28,7 @@ from piko.models import api_schema
 from piko.server import auth
 from piko.server.delivery import Panes, pane_of
 from piko.server.errors import ApiRefusal
-from piko.server.guard import Access, Guard, ws_subprotocol
+from piko.server.guard import Access, Guard, browser_session, ws_subprotocol
 from piko.server.hub import Hub
 from piko.server.orchestra import Clock, Orchestra, now
 from piko.server.parts import Parts, parts
@@ -136,7 +136,10 @@ async def dismiss(request: Request) -> Response:
 
 
 async def respond(request: Request) -> Response:
-    return JSONResponse(await parts(request).orchestra.respond(await read_json(request)))
+    session = browser_session(request.scope)  # the guard's: None for the token holder
+    by = {"kind": "cli", "id": None, "name": None} if session is None else \
+        {"kind": session.kind, "id": session.id, "name": session.name or None}
+    return JSONResponse(await parts(request).orchestra.respond(await read_json(request), by))
 
 
 async def screen(request: Request) -> Response:

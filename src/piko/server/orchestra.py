@@ -101,10 +101,13 @@ class Orchestra:
 
     async def _close(self, record: dict[str, Any], status: Literal["resolved", "dismissed"], via: str,
                response: str | dict[str, str] | None = None,
-               response_type: str | None = None, *, inserts: tuple[dict[str, Any], ...] = ()) -> dict[str, Any]:
+               response_type: str | None = None, *, inserts: tuple[dict[str, Any], ...] = (),
+               answered_by: dict[str, Any] | None = None) -> dict[str, Any]:
         """Mark `record` resolved/dismissed: written (with `inserts`, in the same transaction), then in
         memory. The caller announces it."""
         changes = lifecycle.closing(record, status, via, self.clock(), response, response_type)
+        if answered_by is not None:
+            changes["answered_by"] = answered_by
         await self._write(list(inserts), [{**record, **changes}])
         record.update(changes)
         self.pending.pop(record["id"], None)
@@ -263,7 +266,7 @@ class Orchestra:
 
     # ---- answers ---------------------------------------------------------------------------------
 
-    async def respond(self, body: Any) -> dict[str, Any]:
+    async def respond(self, body: Any, answered_by: dict[str, Any] | None = None) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise ApiRefusal(400, "bad_request", "the body must be a JSON object")
         id = body.get("notification_id")
@@ -294,7 +297,8 @@ class Orchestra:
                 self._inflight.pop(id, None)
                 record.pop("typing_since", None)
                 try:
-                    await self._close(record, "resolved", via, answer_response(plan), answer_type(plan))
+                    await self._close(record, "resolved", via, answer_response(plan), answer_type(plan),
+                                      answered_by=answered_by)
                 except ApiRefusal as e:  # delivered, but not recorded: say so, lest it be answered again
                     raise ApiRefusal(e.status, e.code, f"the answer was delivered ({via}) but could not be "
                                      f"recorded ({e.message}); do not answer it again: dismiss it once the "

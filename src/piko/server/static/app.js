@@ -12,6 +12,7 @@
  */
 
 import { probeSocket, connect, reconnectIfClosed, reconnectNow, signOut } from './connection.js';
+import { bindDevices } from './devices.js';
 import { $ } from './dom.js';
 import { renderConn, renderHeader, showLoginOrigin } from './header.js';
 import { refreshLongWaits, renderList } from './inbox.js';
@@ -104,6 +105,7 @@ function bindEvents() {
   $('group-toggle').addEventListener('click', toggleGroup);
   $('enable-notifications').addEventListener('click', enableNotifications);
   $('sign-out').addEventListener('click', signOut);
+  bindDevices();
   // Another tab of this origin signed in: connect with its session now.
   window.addEventListener('storage', (e) => { if (e.key === SESSION_KEY && e.newValue) reconnectNow(); });
 
