@@ -21,9 +21,8 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-import apprise
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -34,6 +33,7 @@ from piko.server.guard import browser_session
 
 log = logging.getLogger("piko.targets")
 logging.getLogger("apprise").setLevel(logging.CRITICAL + 1)  # its lines may quote the URL, secrets included
+# apprise is imported on first use (off the event loop: loading its plugins takes a while), never at start.
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS notify_targets (
@@ -52,16 +52,28 @@ SENDERS = 4  # threads sending at once
 NO_CACHE = {"cache-control": "no-store"}
 
 Send = Callable[[str, str, str], bool]
+T = TypeVar("T")
+
+
+def understood(url: str) -> bool:
+    """Whether apprise knows this kind of URL (blocking: call it off the event loop)."""
+    import apprise
+
+    return apprise.Apprise.instantiate(url) is not None
 
 
 def masked(url: str) -> str:
-    """The URL with its secrets hidden (apprise's privacy mode)."""
+    """The URL with its secrets hidden (apprise's privacy mode; blocking: call it off the event loop)."""
+    import apprise
+
     plugin = apprise.Apprise.instantiate(url)
     return str(plugin.url(privacy=True)) if plugin is not None else url.split(":", 1)[0] + "://…"  # type: ignore[no-untyped-call]
 
 
 def send_apprise(url: str, title: str, body: str) -> bool:
     """Send one message through apprise (blocking I/O: call it off the event loop)."""
+    import apprise
+
     sender = apprise.Apprise()
     if not sender.add(url):
         return False
@@ -157,11 +169,17 @@ class Notifier:
         self.schedule.remove_target(id)
         return self.targets.remove(id)
 
+    async def off_loop(self, work: Callable[[], T]) -> T:
+        """`work()` on the pool (apprise blocks), within SEND_SECONDS; a 503 when it took longer."""
+        try:
+            return await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(self._pool, work), SEND_SECONDS)
+        except TimeoutError:
+            raise ApiRefusal(503, "busy", "the notify targets are busy sending: try again in a minute") from None
+
     async def deliver(self, url: str, title: str, body: str) -> bool:
         """One try, on the pool, within SEND_SECONDS; False when it failed or took too long."""
-        loop = asyncio.get_running_loop()
         try:
-            return await asyncio.wait_for(loop.run_in_executor(self._pool, self.send, url, title, body), SEND_SECONDS)
+            return await self.off_loop(lambda: self.send(url, title, body))
         except Exception:  # noqa: BLE001 - whatever went wrong, the target did not get it
             return False
 
@@ -216,7 +234,7 @@ def _token_holder(request: Request) -> None:
                                              "not a browser session")
 
 
-def _new_target(body: Any) -> tuple[str, float, bool]:
+async def _new_target(notifier: Notifier, body: Any) -> tuple[str, float, bool]:
     """The url, delay and content of `POST /api/notify-targets`; ApiRefusal (400) naming what is wrong."""
     if not isinstance(body, dict):
         raise ApiRefusal(400, "bad_request", 'send {"url": "<apprise URL>", "delay": <seconds>, "content": false}')
@@ -230,7 +248,7 @@ def _new_target(body: Any) -> tuple[str, float, bool]:
         raise ApiRefusal(400, "bad_request", f"delay must be a number of seconds from 0 to {MAX_DELAY:.0f}")
     if not isinstance(content, bool):
         raise ApiRefusal(400, "bad_request", "content must be true or false")
-    if apprise.Apprise.instantiate(url.strip()) is None:
+    if not await notifier.off_loop(lambda: understood(url.strip())):
         raise ApiRefusal(400, "bad_url", "apprise does not understand this URL (see "
                                          "https://github.com/caronc/apprise/wiki for the services and their URLs)")
     return url.strip(), float(delay), content
@@ -246,15 +264,16 @@ def routes(notifier: Notifier, read_json: Callable[[Request], Awaitable[Any]]) -
 
     async def list_targets(request: Request) -> Response:
         _token_holder(request)
-        return JSONResponse({"targets": [t.public() for t in notifier.by_id.values()]}, headers=NO_CACHE)
+        shown = await notifier.off_loop(lambda: [t.public() for t in list(notifier.by_id.values())])
+        return JSONResponse({"targets": shown}, headers=NO_CACHE)
 
     async def add(request: Request) -> Response:
         _token_holder(request)
-        url, delay, content = _new_target(await read_json(request))
+        url, delay, content = await _new_target(notifier, await read_json(request))
         if len(notifier.by_id) >= MAX_TARGETS:
             raise ApiRefusal(409, "too_many", f"there are {MAX_TARGETS} notify targets already: remove one first")
         target = notifier.add(url, delay, content)
-        return JSONResponse({"target": target.public()}, status_code=201, headers=NO_CACHE)
+        return JSONResponse({"target": await notifier.off_loop(target.public)}, status_code=201, headers=NO_CACHE)
 
     async def remove(request: Request) -> Response:
         target = find(request)
