@@ -4,7 +4,9 @@ call them."""
 from __future__ import annotations
 
 import httpx
+import msgspec
 
+from piko import models
 from piko.server.app import App
 from tests.unit.conftest import PORT
 
@@ -29,6 +31,7 @@ async def test_a_target_is_shown_masked_and_can_be_removed(api: httpx.AsyncClien
     r = await api.post("/api/notify-targets", json={"url": SECRET_URL, "delay": 30, "content": True})
     assert r.status_code == 201, r.text
     target = r.json()["target"]
+    msgspec.convert(target, models.NotifyTarget)  # the wire matches the model
     assert target["delay"] == 30 and target["content"] is True
     assert target["url"].startswith("json://someone:") and "hunter2" not in r.text
     listed = (await api.get("/api/notify-targets")).json()["targets"]
