@@ -214,7 +214,7 @@ class Notifier:
                 log.warning("notify target %s: dropped a message about %d request(s) after %d failed tries",
                             target.id, len(asks), batch.attempt)
             else:
-                log.warning("notify target %s: sending failed (try %d of %d); trying again in %.0f s",
+                log.warning("notify target %s: sending failed (try %d of %d); trying again in %.1f s",
                             target.id, batch.attempt, self.schedule.tries, again - self.clock())
         self._wake.set()
 
