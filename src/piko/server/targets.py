@@ -115,14 +115,19 @@ class Targets:
     def add(self, url: str, delay: float, content: bool) -> Target:
         stamp = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         target = Target(secrets.token_hex(4), url, delay, content, stamp)
-        with self.db:
-            self.db.execute("INSERT INTO notify_targets (id, url, delay, content, created_at) VALUES (?, ?, ?, ?, ?)",
-                            (target.id, url, delay, int(content), stamp))
+        self._write("INSERT INTO notify_targets (id, url, delay, content, created_at) VALUES (?, ?, ?, ?, ?)",
+                    (target.id, url, delay, int(content), stamp))
         return target
 
     def remove(self, id: str) -> bool:
-        with self.db:
-            return self.db.execute("DELETE FROM notify_targets WHERE id = ?", (id,)).rowcount > 0
+        return self._write("DELETE FROM notify_targets WHERE id = ?", (id,)) > 0
+
+    def _write(self, sql: str, args: tuple[Any, ...]) -> int:
+        try:
+            return self.db.execute(sql, args).rowcount
+        except sqlite3.Error as e:
+            log.error("notify targets: store write failed: %s", e)
+            raise ApiRefusal(503, "store_failed", f"the change could not be saved ({e}); try again") from None
 
 
 class Notifier:
@@ -165,9 +170,10 @@ class Notifier:
         return target
 
     def remove(self, id: str) -> bool:
+        removed = self.targets.remove(id)
         self.by_id.pop(id, None)
         self.schedule.remove_target(id)
-        return self.targets.remove(id)
+        return removed
 
     async def off_loop(self, work: Callable[[], T]) -> T:
         """`work()` on the pool (apprise blocks), within SEND_SECONDS; a 503 when it took longer."""
@@ -264,7 +270,8 @@ def routes(notifier: Notifier, read_json: Callable[[Request], Awaitable[Any]]) -
 
     async def list_targets(request: Request) -> Response:
         _token_holder(request)
-        shown = await notifier.off_loop(lambda: [t.public() for t in list(notifier.by_id.values())])
+        targets = list(notifier.by_id.values())
+        shown = await notifier.off_loop(lambda: [t.public() for t in targets])
         return JSONResponse({"targets": shown}, headers=NO_CACHE)
 
     async def add(request: Request) -> Response:
