@@ -99,8 +99,10 @@ def closed_port() -> int:
 
 
 def test_a_target_is_told_where_claude_needs_you_after_its_delay(fast_server: PikoServer, listener: Listener):
-    add_target(fast_server, listener.url("plain"), delay=1)
+    add_target(fast_server, listener.url("plain"), delay=2)
     ask(fast_server, "shop", "auth")
+    time.sleep(1)
+    assert listener.messages("plain") == []  # not before its delay
     [message] = listener.wait("plain")
     assert message["title"] == "Claude needs you" and message["message"] == "Claude needs you in shop/auth"
     assert "touch" not in json.dumps(message) and "Bash" not in json.dumps(message)  # no content asked for
