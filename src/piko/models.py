@@ -182,6 +182,25 @@ class WaitLine(msgspec.Struct, kw_only=True):
     output: dict[str, Any] | None
 
 
+class NotifyTargetBody(msgspec.Struct, kw_only=True):
+    """`POST /api/notify-targets`: an apprise URL, the seconds a request waits unanswered before it is sent
+    there (0 to 86400), and whether the message names the tool and the command (server/targets.py checks it)."""
+
+    url: str
+    delay: float = 0.0
+    content: bool = False
+
+
+class NotifyTarget(msgspec.Struct, kw_only=True):
+    """A notify target as the API shows it: its URL with the secrets masked."""
+
+    id: str
+    url: str
+    delay: float
+    content: bool
+    created_at: str
+
+
 # ---- WebSocket messages ---------------------------------------------------------------------------
 
 class Snapshot(msgspec.Struct, tag_field="type", tag="snapshot", kw_only=True):
@@ -219,10 +238,10 @@ ChangeKind = Literal["created", "updated", "resolved", "dismissed"]
 def api_schema() -> dict[str, Any]:
     """The JSON Schema of the API's bodies (`GET /api/schema`)."""
     types: tuple[Any, ...] = (HookEvent, NotifyAnswer, RespondBody, RespondAnswer, Record, ErrorBody,
-                              WaitLine, ServerMessage, Ping)
+                              WaitLine, ServerMessage, Ping, NotifyTargetBody, NotifyTarget)
     (refs, components) = msgspec.json.schema_components(types, ref_template="#/$defs/{name}")
     names = ("HookEvent", "NotifyAnswer", "RespondBody", "RespondAnswer", "Record", "ErrorBody", "WaitLine",
-             "ServerMessage", "ClientMessage")
+             "ServerMessage", "ClientMessage", "NotifyTargetBody", "NotifyTarget")
     return {"$schema": "https://json-schema.org/draft/2020-12/schema",
             "title": "Piko Orchestra API",
             "properties": dict(zip(names, refs, strict=True)),

@@ -10,6 +10,7 @@ from piko.cli.cc import cc
 from piko.cli.pair import devices, pair
 from piko.cli.respond import respond
 from piko.cli.server import server
+from piko.cli.targets import notify_targets
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -26,3 +27,4 @@ cli.add_command(sessions)
 cli.add_command(token)
 cli.add_command(pair)
 cli.add_command(devices)
+cli.add_command(notify_targets)

@@ -25,7 +25,7 @@ from starlette.websockets import WebSocket
 from piko import __version__, tmux
 from piko.channel import server_proof
 from piko.models import api_schema
-from piko.server import auth
+from piko.server import auth, targets
 from piko.server.delivery import Panes, pane_of
 from piko.server.errors import ApiRefusal
 from piko.server.guard import Access, Guard, browser_session, ws_subprotocol
@@ -245,7 +245,7 @@ class App(Starlette):
 
         @contextlib.asynccontextmanager
         async def lifespan(app: Starlette) -> AsyncIterator[None]:
-            steps = [*on_startup, auth.sweeper(the.sessions, the.hub)]
+            steps = [*on_startup, auth.sweeper(the.sessions, the.hub), the.notifier.starter()]
             background = [task for step in steps if (task := await step(app)) is not None]
             yield
             for task in background:
@@ -253,7 +253,7 @@ class App(Starlette):
             the.hub.close_all()
             the.orchestra.shutdown()
 
-        super().__init__(routes=[*ROUTES[:2], *auth.ROUTES, *ROUTES[2:]],
+        super().__init__(routes=[*ROUTES[:2], *auth.ROUTES, *ROUTES[2:], *targets.routes(the.notifier, read_json)],
                          exception_handlers={ApiRefusal: api_refusal, HTTPException: http_error},
                          lifespan=lifespan)
         self.state.parts = the
@@ -277,8 +277,11 @@ def create_app(store: Store, access: Access, *, on_startup: list[StartupStep] | 
     """The app with its parts: one orchestra on `store`, announcing through one hub. `panes` and `clock`
     are tmux and the wall clock unless given (in-process tests give a fake pane and a fake clock)."""
     hub = Hub()
-    the = Parts(store=store, orchestra=Orchestra(store, hub, panes=panes, clock=clock), hub=hub,
-                sessions=Sessions(store.db, access.token), wait_keys=WaitKeys(store.db), access=access)
+    orchestra = Orchestra(store, hub, panes=panes, clock=clock)
+    notifier = targets.Notifier(targets.Targets(store.db), orchestra.pending.__contains__)
+    orchestra.observers.append(notifier.observe)
+    the = Parts(store=store, orchestra=orchestra, hub=hub, sessions=Sessions(store.db, access.token),
+                wait_keys=WaitKeys(store.db), access=access, notifier=notifier)
     return App(the, on_startup or [])
 
 

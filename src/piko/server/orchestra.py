@@ -58,6 +58,8 @@ class Orchestra:
         self.courier = delivery.Courier(self.mailbox, self.panes, self._check_pending)
         self._background: set[asyncio.Task[None]] = set()
         self.event_keys = EventKeys(store.db)
+        # Told every announced change (e.g. server/targets.py); each must return at once and never raise.
+        self.observers: list[Callable[[ChangeKind, dict[str, Any]], None]] = []
 
     # ---- reading ---------------------------------------------------------------------------------
 
@@ -83,6 +85,8 @@ class Orchestra:
     def _announce(self, kind: ChangeKind, record: dict[str, Any]) -> None:
         self._snapshot = None
         self.hub.broadcast({"type": kind, "notification": record})
+        for observe in self.observers:
+            observe(kind, record)
 
     async def _write(self, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
         try:

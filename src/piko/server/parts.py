@@ -13,6 +13,7 @@ from piko.server.hub import Hub
 from piko.server.orchestra import Orchestra
 from piko.server.sessions import Sessions
 from piko.server.store import Store
+from piko.server.targets import Notifier
 from piko.server.waitkeys import WaitKeys
 
 
@@ -26,6 +27,7 @@ class Parts:
     sessions: Sessions
     wait_keys: WaitKeys
     access: Access
+    notifier: Notifier
 
 
 def parts(request: Request | WebSocket) -> Parts:
