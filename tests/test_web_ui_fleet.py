@@ -31,7 +31,8 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touc
 
 
 def stamp(seconds_ago: float) -> str:
-    return (datetime.now(UTC) - timedelta(seconds=seconds_ago)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    at = datetime.now(UTC) - timedelta(seconds=seconds_ago)
+    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def session(id: str, state: str, *, ago: float = 5, **fields: Any) -> dict[str, Any]:
@@ -117,7 +118,8 @@ def fleet_page(server, tmux, open_page, **context):
         session("working-1", "working", ago=192, tool_name="Bash", tool_summary="npm test -- --watch=false"),
         session("waiting-1", "waiting", ago=40, request_id=asking, tmux_target=dialog, last_prompt="clean the build"),
         session("idle-1", "idle", ago=600, request_id=idle, project_name="docs", env_name="main", quiet=True,
-                tmux_target=echo, last_prompt="write the changelog", last_answer="Done: CHANGELOG.md has 3 new entries."),
+                tmux_target=echo, last_prompt="write the changelog",
+                last_answer="Done: CHANGELOG.md has 3 new entries."),
         session("ended-1", "ended", ago=900, project_name="docs", ended_via="SessionEnd"),
     ]
     page = open_page(**context)
@@ -140,6 +142,9 @@ def test_fed_sessions_show_grouped_live_and_filtered(server, tmux, open_page, sh
     expect(working.locator(".state")).to_have_text("Working")  # a word, not colour alone
     expect(working.locator(".tool")).to_have_text("Bash")
     expect(working.locator(".summary")).to_have_text("npm test -- --watch=false")
+    expect(working.locator(".session-request")).to_have_count(0)
+    expect(working.locator(".card-main")).to_have_text("Bashnpm test -- --watch=false")
+    expect(working).not_to_contain_text("null")
     expect(working.locator(".for")).to_have_text(re.compile(r"^for 3m 1[2-9]s$"))
     first = working.locator(".for").text_content()
     expect(working.locator(".for")).not_to_have_text(first or "", timeout=3000)  # it ticks

@@ -75,8 +75,8 @@ function fillCard(card, s, n) {
       el('span', { className: 'spacer' }),
       el('time', { className: 'for', text: forText(s), dataset: { since: String(sinceOf(s)) }, attrs: { datetime: s.since || '' } })),
     el('div', { className: `card-main activity activity-${st}` }, ...activityNodes(s)),
-    n ? requestBox(n) : null,
   );
+  if (n) card.append(requestBox(n));
 }
 
 /** The pending request inline: what it asks and its answer buttons. */
