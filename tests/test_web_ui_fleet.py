@@ -117,7 +117,8 @@ def fleet_page(server, tmux, open_page, **context):
     sessions = [
         session("working-1", "working", ago=192, tool_name="Bash", tool_summary="npm test -- --watch=false"),
         session("waiting-1", "waiting", ago=40, request_id=asking, tmux_target=dialog, last_prompt="clean the build"),
-        session("idle-1", "idle", ago=600, request_id=idle, project_name="docs", env_name="main", quiet=True,
+        # as the server has it: an idle session has no request_id; its idle request is found by session_id
+        session("idle-1", "idle", ago=600, request_id=None, project_name="docs", env_name="main", quiet=True,
                 tmux_target=echo, last_prompt="write the changelog",
                 last_answer="Done: CHANGELOG.md has 3 new entries."),
         session("ended-1", "ended", ago=900, project_name="docs", ended_via="SessionEnd"),
@@ -271,9 +272,10 @@ def test_desktop_screenshot(server, tmux, open_page, shot):
 
 # ---- real hook events (needs the server's session tracking) ----------------------------------------
 
-def test_real_hook_events_show_live(server, open_page, shot):
+def test_real_hook_events_show_live(server, tmux, open_page, shot):
     """Three sessions from real hook events: working (PreToolUse Bash), waiting (PermissionRequest), idle
-    (Stop); the working one turns idle on PostToolUse + Stop."""
+    (Stop, in a real pane); the working one turns idle on PostToolUse + Stop; the idle one gets its next
+    instruction from its panel."""
     if server.request("GET", "/api/orchestra/sessions").status_code == 404:
         pytest.skip("piko server has no GET /api/orchestra/sessions yet (fleet-server's branch): "
                     "the lead removes this skip after merging it")
@@ -285,7 +287,8 @@ def test_real_hook_events_show_live(server, open_page, shot):
 
     post("PreToolUse-Bash", "real-working")
     post("PermissionRequest-Bash", "real-waiting")
-    post("Stop", "real-idle")
+    echo = tmux.echo_pane()
+    post("Stop", "real-idle", tmux_target=echo, tmux_socket=tmux.socket_path)
     for id, word in (("real-working", "Working"), ("real-waiting", "Waiting"), ("real-idle", "Idle")):
         expect(agent(page, id).locator(".state")).to_have_text(word)
     expect(agent(page, "real-working").locator(".tool")).to_have_text("Bash")
@@ -296,3 +299,13 @@ def test_real_hook_events_show_live(server, open_page, shot):
     server.notify(**post_tool | {"session_id": "real-working", "project_name": "myapp"})
     post("Stop", "real-working")
     expect(agent(page, "real-working").locator(".state")).to_have_text("Idle")
+
+    agent(page, "real-idle").click()
+    expect(page.locator("#fleet-panel")).to_have_attribute("data-id", "real-idle")
+    expect(page.locator("#fp-preview")).to_contain_text("READY")
+    expect(page.locator("#fp-timeline li").first).not_to_have_text("Loading…")
+    page.locator("#fp-text").fill("next: write the docs")
+    page.locator("#fp-send").click()
+    tmux.wait_for(echo, re.escape("GOT:'next: write the docs'"))
+    expect(page.locator("#fp-note")).to_have_text("Sent.")
+    shot(page, "panel")

@@ -11,6 +11,7 @@ import { kindLabel, kindOf, summaryOf } from './labels.js';
 import { isObject, oneLine } from './marks.js';
 import { openModal } from './modal.js';
 import { forget, scheduleRender, state } from './state.js';
+import { timeOf } from './time.js';
 
 export const STATE_LABELS = { working: 'Working', waiting: 'Waiting', idle: 'Idle', ended: 'Ended', unknown: 'Unknown' };
 
@@ -23,9 +24,17 @@ export function stateChip(s) {
   return el('span', { className: `state state-${st}`, text: STATE_LABELS[st] });
 }
 
-/** The session's pending request, if the inbox has it. */
+/** The session's pending request, if the inbox has it: its `request_id` (set while it waits on a dialog),
+ * else the newest pending request of the same Claude session (an idle one has no `request_id`). */
 export function requestOf(s) {
-  return s.request_id ? state.requests.get(String(s.request_id)) || null : null;
+  const byId = s.request_id ? state.requests.get(String(s.request_id)) : null;
+  if (byId) return byId;
+  if (stateOf(s) === 'ended') return null;
+  let best = null;
+  for (const n of state.requests.values()) {
+    if (n.session_id === s.session_id && (!best || timeOf(n) > timeOf(best))) best = n;
+  }
+  return best;
 }
 
 /** What it is doing (working) or did last (otherwise), as nodes. */
@@ -38,7 +47,7 @@ export function activityNodes(s) {
   const nodes = [];
   if (s.last_prompt) nodes.push(el('span', { className: 'last-prompt', attrs: { title: 'Last prompt' }, text: `› ${oneLine(s.last_prompt, 200)}` }));
   if (s.last_answer) nodes.push(el('span', { className: 'last-answer', attrs: { title: 'Last answer' }, text: oneLine(s.last_answer, 300) }));
-  return nodes.length ? nodes : [el('span', { className: 'summary muted', text: 'No prompt yet' })];
+  return nodes.length ? nodes : [el('span', { className: 'muted', text: 'No prompt yet' })];
 }
 
 export function sessionCard(s) {
