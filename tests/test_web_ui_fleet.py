@@ -308,4 +308,5 @@ def test_real_hook_events_show_live(server, tmux, open_page, shot):
     page.locator("#fp-send").click()
     tmux.wait_for(echo, re.escape("GOT:'next: write the docs'"))
     expect(page.locator("#fp-note")).to_have_text("Sent.")
+    expect(page.locator("#fp-timeline")).to_contain_text("next: write the docs")  # the audit trail
     shot(page, "panel")

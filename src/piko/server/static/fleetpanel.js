@@ -23,7 +23,7 @@ export function openSession(id) {
   $('fp-text').value = '';
   showNote('', '');
   renderSession();
-  loadTimeline();
+  loadTimeline(true);
   const dialog = $('fleet-panel');
   if (!dialog.open) dialog.showModal();
   if (finePointer() && !$('fp-text').disabled) $('fp-text').focus();
@@ -61,6 +61,7 @@ export function renderSession() {
   $('fp-subtitle').textContent = revealText([s.cwd, s.tmux_session && `tmux ${s.tmux_session}`].filter(Boolean).join(' — '));
   const signature = JSON.stringify([s, n && [n.id, n.updated_at]]);
   if (signature !== panel.signature) {
+    if (panel.signature !== null) loadTimeline(); // it changed: so did its audit trail
     panel.signature = signature;
     $('fp-details').replaceChildren(...details(s));
     $('fp-request').replaceChildren(...(n ? [requestBox(n)] : []));
@@ -84,9 +85,10 @@ function renderInstructionBox(s, n) {
   const idleRequest = n && kindOf(n) === 'idle' ? n : null;
   $('fp-text').disabled = !idleRequest || panel.busy;
   $('fp-send').disabled = !idleRequest || panel.busy;
-  $('fp-instruct-hint').textContent = idleRequest
-    ? 'Typed into its prompt — Enter sends, Shift+Enter for a new line'
-    : `Possible once the agent is idle and waits for its next instruction (it is ${stateOf(s)}).`;
+  let hint = 'Typed into its prompt — Enter sends, Shift+Enter for a new line';
+  if (!idleRequest && stateOf(s) === 'idle') hint = 'No idle prompt of this agent is pending right now.';
+  else if (!idleRequest) hint = `Possible once the agent is idle and waits for its next instruction (it is ${stateOf(s)}).`;
+  $('fp-instruct-hint').textContent = hint;
 }
 
 /** The live terminal follows the session's pending request; without one its last details stand in. */
@@ -115,11 +117,12 @@ function followPreview(n) {
   pollPreview(owner);
 }
 
-async function loadTimeline() {
+/** Ask for the session's timeline (`fresh`: the panel just opened, say it is loading). */
+async function loadTimeline(fresh = false) {
   const current = panel;
   const seq = ++current.timelineSeq;
   const list = $('fp-timeline');
-  list.replaceChildren(el('li', { className: 'muted', text: 'Loading…' }));
+  if (fresh) list.replaceChildren(el('li', { className: 'muted', text: 'Loading…' }));
   const result = await api('GET', `${API}/sessions/${encodeURIComponent(current.id)}`);
   if (panel !== current || seq !== current.timelineSeq) return;
   const entries = result.ok && result.data && Array.isArray(result.data.timeline) ? result.data.timeline : null;
@@ -135,13 +138,21 @@ async function loadTimeline() {
   list.replaceChildren(...entries.map(timelineEntry));
 }
 
+/** "Stop" for a hook event; "request (PermissionRequest)", "answer" for the rest. */
+function timelineLabel(e) {
+  const kind = typeof e.kind === 'string' ? e.kind : '';
+  const event = typeof e.event === 'string' ? e.event : '';
+  if (kind === 'event' || !kind) return event;
+  return event ? `${kind} (${event})` : kind;
+}
+
 function timelineEntry(e) {
   const at = Date.parse(e.at);
   const when = Number.isFinite(at) ? new Date(at).toLocaleTimeString() : '';
   const how = [e.via && `via ${e.via}`, e.by && `by ${e.by}`].filter(Boolean).join(' ');
   return el('li', { className: `timeline-entry kind-${String(e.kind || '')}` },
     el('time', { className: 'tl-at', attrs: { datetime: e.at || '' }, text: when }),
-    el('span', { className: 'tl-event', text: oneLine(e.event || e.kind || '', 60) }),
+    el('span', { className: 'tl-event', text: oneLine(timelineLabel(e), 80) }),
     e.summary ? el('span', { className: 'tl-summary', text: oneLine(e.summary, 300) }) : null,
     how ? el('span', { className: 'tl-how', text: how }) : null);
 }
