@@ -100,6 +100,10 @@ def test_without_sessions_the_fleet_is_empty_and_the_inbox_works(server, open_pa
     expect(page.locator(f'#requests .request-card[data-id="{id}"]')).to_be_visible()
     page.reload()  # the chosen view is remembered
     expect(page.locator("#inbox-view")).to_be_visible()
+    page.locator("#tab-inbox").focus()
+    page.keyboard.press("ArrowRight")  # the tabs' own keys
+    expect(page.locator("#tab-fleet")).to_be_focused()
+    expect(page.locator("#fleet-view")).to_be_visible()
 
 
 # ---- fed sessions ----------------------------------------------------------------------------------

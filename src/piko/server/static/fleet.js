@@ -123,6 +123,14 @@ async function loadEnded() {
 export function bindFleet() {
   $('tab-inbox').addEventListener('click', () => setView('inbox'));
   $('tab-fleet').addEventListener('click', () => setView('fleet'));
+  // The tabs' own keys: Left / Right move between them (and show the view).
+  document.querySelector('.view-tabs').addEventListener('keydown', (e) => {
+    if (e.key !== 'ArrowLeft' && e.key !== 'ArrowRight') return;
+    e.preventDefault();
+    const next = fleet.view === 'fleet' ? 'inbox' : 'fleet';
+    setView(next);
+    $(`tab-${next}`).focus();
+  });
   $('fleet-state').addEventListener('change', (e) => {
     fleet.stateFilter = e.target.value;
     if (fleet.stateFilter === 'ended') loadEnded();
