@@ -268,8 +268,9 @@ def test_phone_has_two_tabs(server, tmux, open_page, shot):
     shot(page, "panel")
 
 
-def test_desktop_screenshot(server, tmux, open_page, shot):
-    page, _, _ = fleet_page(server, tmux, open_page)
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_desktop_screenshot(server, tmux, open_page, shot, scheme):
+    page, _, _ = fleet_page(server, tmux, open_page, color_scheme=scheme)
     expect(page.locator("#fleet-list .session-card")).to_have_count(3)
     shot(page)
 
