@@ -8,12 +8,17 @@
  *   modal.js        the response modal; per kind: permission.js, question.js, idle.js, notice.js
  *                   (choices.js, tooldetails.js), its terminal: preview.js
  *   keyboard.js     shortcuts and help
+ *   fleet.js        the fleet view: every agent (fleetstate.js, fleetcard.js, fleettime.js); one agent's
+ *                   panel with its terminal, instruction box and timeline: fleetpanel.js
  *   dom.js, marks.js, labels.js, time.js    shared helpers
  */
 
 import { probeSocket, connect, reconnectIfClosed, reconnectNow, signOut } from './connection.js';
 import { bindDevices } from './devices.js';
 import { $ } from './dom.js';
+import { bindFleet, renderFleet } from './fleet.js';
+import { bindSessionPanel, onVisible, renderSession } from './fleetpanel.js';
+import { startTicking } from './fleettime.js';
 import { renderConn, renderHeader, showLoginOrigin } from './header.js';
 import { refreshLongWaits, renderList } from './inbox.js';
 import { onKeyDown, openHelp } from './keyboard.js';
@@ -36,6 +41,8 @@ function render() {
   renderConn();
   renderList();
   renderModalFooterState();
+  renderFleet();
+  renderSession();
 }
 
 function announce(n) {
@@ -115,6 +122,7 @@ function bindEvents() {
     reconnectNow();
     refreshAges();
     if (state.modal && !state.modal.gone) pollPreview(state.modal);
+    onVisible();
   });
   window.addEventListener('online', reconnectNow);
   window.addEventListener('offline', probeSocket);
@@ -126,6 +134,9 @@ function bindEvents() {
 showLoginOrigin();
 listenToState();
 bindEvents();
+bindFleet();
+bindSessionPanel();
 render();
+startTicking();
 setInterval(refreshAges, AGE_REFRESH_MS);
 connect();
