@@ -202,9 +202,11 @@ def test_a_plan_is_rendered_safely_and_each_choice_sends_its_body(server, open_p
         page.keyboard.press("Escape")
         expect(page.locator("#modal")).to_be_hidden()
         open_request(page, id)
-        if i == 1:
+        if i == 1:  # Ctrl+Enter in the feedback box presses "No, keep planning"
             page.locator("#plan-feedback").fill("Also cover négative totals ✓")
-        page.locator("#modal-options button.option", has_text=choose).click()
+            page.locator("#plan-feedback").press("Control+Enter")
+        else:
+            page.locator("#modal-options button.option", has_text=choose).click()
         wait_for(bodies, i + 2, page)
     assert bodies == [
         {"notification_id": ids[0], "plan": "auto"},
@@ -257,6 +259,10 @@ def test_two_questions_with_a_multiple_choice_and_other_are_reviewed_then_sent(s
     words = "MariaDB, with $(id) and «quotes» ✓"
     second.locator("input.other-text").fill(words)  # the person's own words replace the button
     expect(second.locator("button.option", has_text="SQLite")).to_have_attribute("aria-pressed", "false")
+    shot(page, "form")
+    page.set_viewport_size(PHONE)
+    shot(page, "form-phone", full_page=False)
+    page.set_viewport_size({"width": 1280, "height": 800})
     submit.click()
 
     review = page.locator("#questions .review")
@@ -360,13 +366,13 @@ def test_an_mcp_tool_shows_its_server_tool_and_arguments_as_a_tree(server, open_
     expect(details.locator(".tool-name")).to_have_text("search")
     tree = details.locator(".tree-root")
     expect(tree.locator(":scope > li > .tree-key")).to_have_text(["query", "limit", "nothing"])
-    expect(tree.locator(".tree-string").first).to_have_text("invoices ⟨U+200B⟩due")
+    expect(tree.locator(".tree-string").first).to_have_text('"invoices ⟨U+200B⟩due"')
     expect(tree.locator(".tree-number")).to_have_text("5")
     expect(tree.locator(".tree-null")).to_have_text("null")
     filters = tree.locator("details", has=page.locator("summary > .tree-key", has_text="filters")).first
     expect(filters.locator(":scope > summary .tree-count")).to_have_text("{2 keys}")
     expect(filters.locator(".tree-key", has_text="paid")).to_be_visible()
-    expect(filters.locator(".tree-string")).to_have_text(["eu", "b2b"])
+    expect(filters.locator(".tree-string")).to_have_text(['"eu"', '"b2b"'])
     shot(page)
     filters.locator(":scope > summary").click()  # collapsed
     expect(filters.locator(".tree-key", has_text="paid")).to_be_hidden()
@@ -416,6 +422,7 @@ def test_a_notice_needs_no_answer_and_is_dismissed(server, open_page, shot):
     expect(page.locator("#modal-details .notice-note")).to_be_visible()
     expect(page.locator("#response-text")).to_be_hidden()
     expect(page.locator("#send")).to_be_hidden()
+    expect(page.locator("#modal-route")).to_be_hidden()
     expect(page.locator("#modal-options button.option")).to_have_count(0)
     shot(page)
     page.locator("#dismiss").click()

@@ -130,7 +130,7 @@ function renderModal() {
   // How a choice will travel: straight to Claude through its waiting hook, or pressed as a key.
   const route = $('modal-route');
   const typed = typedFor(n);
-  route.hidden = typed;
+  route.hidden = typed || n.kind === 'notice'; // a notice is answered by nobody
   route.dataset.route = n.hook_waiting ? 'hook' : 'keys';
   route.textContent = n.hook_waiting ? 'answer goes straight to Claude' : 'answer is typed into the terminal';
   route.title = n.hook_waiting

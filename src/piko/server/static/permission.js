@@ -50,15 +50,15 @@ export const permission = {
     }
     const options = Array.isArray(n.options) ? n.options.filter(isObject) : [];
     const suggestions = suggestionsOf(n);
-    const offersAlways = options.some((opt) => opt.decision === 'always');
-    $('modal-options').append(...options.map((opt) => {
+    for (const opt of options) {
       const decision = typeof opt.decision === 'string' ? opt.decision : '';
-      return optionButton(opt.label || opt.key || decision || '?', opt.description, () => choose(ctx, opt, suggestions), {
+      $('modal-options').append(optionButton(opt.label || opt.key || decision || '?', opt.description, () => choose(ctx, opt, suggestions), {
         className: decision ? `decision-${decision}` : '',
         dataset: { decision: decision || undefined, key: opt.key !== undefined ? opt.key : undefined },
-      });
-    }));
-    if (offersAlways && suggestions.length) $('modal-options').append(suggestionPicker(ctx.modal, suggestions));
+      }));
+      // which of the suggestions "don't ask again" grants: picked right under its button
+      if (decision === 'always' && suggestions.length) $('modal-options').append(suggestionPicker(ctx.modal, suggestions));
+    }
     $('deny-message-row').hidden = !options.some((opt) => opt.decision === 'deny');
   },
 };

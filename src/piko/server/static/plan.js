@@ -14,15 +14,20 @@ const CHOICES = [
   { plan: 'keep', label: 'No, keep planning', description: 'Claude stays in plan mode; tell it what to change' },
 ];
 
-/** The plan's fields: where it comes from, then the Markdown. */
+/** The plan's fields: the Markdown, then where it comes from (a file's path as it is). */
 export function planDetails(detail) {
   const markdown = typeof detail.markdown === 'string' ? detail.markdown : '';
-  const where = [detail.source, detail.path].filter((s) => typeof s === 'string' && s).join(': ');
+  const path = typeof detail.path === 'string' ? detail.path : '';
+  const source = typeof detail.source === 'string' ? detail.source : '';
   return [
-    field(where ? `Plan (${where})` : 'Plan',
+    field('Plan',
       markdown.trim()
         ? el('div', { className: 'plan-body markdown' }, ...renderMarkdown(markdown))
-        : el('p', { className: 'muted', text: 'The plan is empty. The terminal below shows it.' })),
+        : el('p', { className: 'muted', text: 'The plan is empty. The terminal below shows it.' }),
+      path || source
+        ? el('p', { className: 'plan-source muted' }, `From ${path ? 'the file ' : source}`,
+          path ? el('code', { className: 'path', text: path }) : null)
+        : null),
   ];
 }
 

@@ -7,7 +7,8 @@ import { isObject } from './marks.js';
 const OPEN_DEPTH = 2;
 
 function leaf(value) {
-  if (typeof value === 'string') return el('span', { className: 'tree-value tree-string', text: value });
+  // a string in quotes (its characters as they are), so "false" is not read as false
+  if (typeof value === 'string') return el('span', { className: 'tree-value tree-string', text: `"${value}"` });
   return el('span', { className: `tree-value tree-${value === null ? 'null' : typeof value}`, text: JSON.stringify(value) ?? String(value) });
 }
 
