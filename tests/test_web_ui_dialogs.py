@@ -91,7 +91,9 @@ DIFF = {"kind": "diff", "path": "/home/dev/myapp/src/billing/invoice.py", "unifi
 def test_an_edit_is_shown_as_a_unified_diff(server, open_page, shot, viewport):
     """+/− lines, hunk header, path and "+2 −1", the fold said with its size, hidden characters marked;
     on a phone the diff scrolls sideways inside its block and the page does not."""
-    page = open_page(viewport=PHONE if viewport == "phone" else {"width": 1280, "height": 800})
+    phone = viewport == "phone"  # also in the dark scheme
+    page = open_page(viewport=PHONE if phone else {"width": 1280, "height": 800},
+                     color_scheme="dark" if phone else "light")
     with_fields(page, {"Edit": {"detail": DIFF}})
     login(page, server)
     id = permission(server, "diff", "Edit", {"file_path": DIFF["path"], "old_string": "return round(",
@@ -112,7 +114,7 @@ def test_an_edit_is_shown_as_a_unified_diff(server, open_page, shot, viewport):
     expect(page.locator("#modal-details .field-label", has_text="Replace")).to_have_count(0)
     assert diff.evaluate("e => getComputedStyle(e).whiteSpace") == "pre"
     assert diff.evaluate("e => getComputedStyle(e).fontFamily").lower().find("mono") >= 0
-    if viewport == "phone":
+    if phone:
         assert diff.evaluate("e => e.scrollWidth > e.clientWidth")  # the long line scrolls in the block
         inner = page.locator("#modal .modal-inner")
         assert inner.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), "the dialog itself scrolls sideways"
