@@ -329,9 +329,12 @@ def test_dont_ask_again_sends_the_chosen_suggestions(server, open_page, shot):
     for i in range(3):
         expect(boxes.nth(i)).to_be_checked()
     expect(picker.locator(".suggestion-kind")).to_have_text(["Mode", "Folder", "Rule"])
+    expect(picker.locator(".suggestion-label")).to_have_text([s["label"] for s in SUGGESTIONS])
+    always = page.locator('#modal-options button.option[data-decision="always"]')
+    expect(always.locator(".opt-label")).to_have_text("Yes, and don’t ask again for what is ticked")
     boxes.nth(0).uncheck()
     shot(page)
-    page.locator('#modal-options button.option[data-decision="always"]').click()
+    always.click()
     wait_for(bodies, 1, page)
     assert bodies == [{"notification_id": id, "decision": "always", "suggestions": [1, 2]}]
 

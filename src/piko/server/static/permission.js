@@ -52,7 +52,11 @@ export const permission = {
     const suggestions = suggestionsOf(n);
     for (const opt of options) {
       const decision = typeof opt.decision === 'string' ? opt.decision : '';
-      $('modal-options').append(optionButton(opt.label || opt.key || decision || '?', opt.description, () => choose(ctx, opt, suggestions), {
+      // with a choice of grants, the button says only what is ticked (its own label names them all)
+      const label = decision === 'always' && suggestions.length
+        ? 'Yes, and don\u2019t ask again for what is ticked'
+        : opt.label || opt.key || decision || '?';
+      $('modal-options').append(optionButton(label, opt.description, () => choose(ctx, opt, suggestions), {
         className: decision ? `decision-${decision}` : '',
         dataset: { decision: decision || undefined, key: opt.key !== undefined ? opt.key : undefined },
       }));
