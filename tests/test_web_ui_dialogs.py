@@ -84,7 +84,7 @@ UNIFIED = (
     " def describe(invoice):\n"
 )
 DIFF = {"kind": "diff", "path": "/home/dev/myapp/src/billing/invoice.py", "unified": UNIFIED,
-        "added": 2, "removed": 1, "new_file": False, "folded": True, "size": 48213}
+        "added": 2, "removed": 1, "new_file": False, "folded": True, "size": 1234}
 
 
 @pytest.mark.parametrize("viewport", ["desktop", "phone"])
@@ -110,7 +110,7 @@ def test_an_edit_is_shown_as_a_unified_diff(server, open_page, shot, viewport):
     expect(page.locator("#modal-details .diff-head .path")).to_have_text(DIFF["path"])
     expect(page.locator("#modal-details .diff-stats")).to_have_text("+2 −1")
     expect(page.locator("#modal-details .diff-badge")).to_have_count(0)
-    expect(page.locator("#modal-details .diff-folded")).to_contain_text("47.1 KiB")
+    expect(page.locator("#modal-details .diff-folded")).to_contain_text("the whole diff is 1234 lines")
     expect(page.locator("#modal-details .field-label", has_text="Replace")).to_have_count(0)
     assert diff.evaluate("e => getComputedStyle(e).whiteSpace") == "pre"
     assert diff.evaluate("e => getComputedStyle(e).fontFamily").lower().find("mono") >= 0
@@ -186,6 +186,7 @@ def test_a_plan_is_rendered_safely_and_each_choice_sends_its_body(server, open_p
     expect(plan).to_contain_text("<script>window.pwned = 1</script>")
     expect(plan).to_contain_text('<img src=x onerror="window.pwned = 2">')
     expect(plan.locator(".md-url")).to_have_text(" (javascript:window.pwned=1)")
+    expect(page.locator("#modal-details .plan-source .path")).to_have_text("/home/dev/.claude/plans/rounding.md")
     assert page.locator("#modal-details script, #modal-details img, #modal-details a").count() == 0
     options = page.locator("#modal-options button.option")
     expect(options).to_have_count(3)

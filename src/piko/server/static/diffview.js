@@ -18,13 +18,14 @@ function count(v) {
   return Number.isFinite(v) ? Number(v) : 0;
 }
 
+/** The whole diff's size: the server counts its lines. */
 function sizeText(size) {
-  if (!Number.isFinite(size)) return '';
-  if (size < 10_000) return `${size} bytes`;
-  return `${(size / 1024).toFixed(1)} KiB`;
+  if (!Number.isFinite(size) || size <= 0) return '';
+  return `${size} ${size === 1 ? 'line' : 'lines'}`;
 }
 
-/** The fields of a diff detail: {path, unified, added, removed, new_file, folded, size}. */
+/** The fields of a diff detail: {path, unified, added, removed, new_file, folded,
+ * size (the whole diff's line count)}. */
 export function diffDetails(detail) {
   const unified = typeof detail.unified === 'string' ? detail.unified : '';
   const lines = unified.split('\n');

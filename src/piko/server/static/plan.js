@@ -18,16 +18,12 @@ const CHOICES = [
 export function planDetails(detail) {
   const markdown = typeof detail.markdown === 'string' ? detail.markdown : '';
   const path = typeof detail.path === 'string' ? detail.path : '';
-  const source = typeof detail.source === 'string' ? detail.source : '';
   return [
     field('Plan',
       markdown.trim()
         ? el('div', { className: 'plan-body markdown' }, ...renderMarkdown(markdown))
         : el('p', { className: 'muted', text: 'The plan is empty. The terminal below shows it.' }),
-      path || source
-        ? el('p', { className: 'plan-source muted' }, `From ${path ? 'the file ' : source}`,
-          path ? el('code', { className: 'path', text: path }) : null)
-        : null),
+      path ? el('p', { className: 'plan-source muted' }, 'Plan file: ', el('code', { className: 'path', text: path })) : null),
   ];
 }
 
@@ -45,7 +41,7 @@ export function planAnswers(ctx) {
   });
   const buttons = CHOICES.map((choice) => optionButton(choice.label, choice.description, () => {
     const body = { notification_id: ctx.modal.id, plan: choice.plan };
-    if (choice.plan === 'keep') body.message = feedback.value;
+    if (choice.plan === 'keep' && feedback.value.trim()) body.message = feedback.value; // as typed
     ctx.respond(body);
   }, { className: `plan-${choice.plan}`, dataset: { plan: choice.plan } }));
   $('modal-options').append(...buttons,
