@@ -222,7 +222,9 @@ def test_a_plan_is_rendered_safely_and_each_choice_sends_its_body(server, open_p
 def test_a_plan_from_an_older_server_shows_its_input_and_the_decisions(server, open_page):
     """No `detail` (the server before issue 13): the plan in tool_input is still rendered, answered with
     the decision buttons as before."""
-    page = open_page(server)
+    page = open_page()
+    with_fields(page, {"ExitPlanMode": {"detail": None}})  # as an older server sends it
+    login(page, server)
     id = permission(server, "old-plan", "ExitPlanMode", {"plan": "## Step one\n\n- do it"})
     open_request(page, id)
     expect(page.locator("#modal-details .plan-body h4")).to_have_text("Step one")
@@ -407,7 +409,9 @@ def test_a_web_address_is_text_and_raw_input_is_shown_whole(server, open_page):
 
 
 def test_an_edit_without_detail_keeps_todays_display(server, open_page):
-    page = open_page(server)
+    page = open_page()
+    with_fields(page, {"Edit": {"detail": None}})  # as an older server sends it
+    login(page, server)
     id = permission(server, "old", "Edit", {"file_path": "/x.py", "old_string": "a", "new_string": "b"})
     open_request(page, id)
     expect(page.locator("#modal-details pre.diff-old")).to_have_text("a")
