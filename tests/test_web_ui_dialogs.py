@@ -439,3 +439,23 @@ def test_a_notice_needs_no_answer_and_is_dismissed(server, open_page, shot):
     expect(page.locator("#modal")).to_be_hidden()
     expect(card(page, id)).to_have_count(0)
     assert server.get(id)["status"] == "dismissed"
+
+
+def test_own_words_on_a_single_question_are_reviewed_then_sent_as_typed(server, open_page):
+    """A lone single-choice question is answered by one press of its button; words typed as "Other" turn
+    it into a review then send, and arrive as typed (spaces and all)."""
+    page = open_page()
+    bodies = sent_bodies(page)
+    login(page, server)
+    id = str(server.notify(**hook_payload("PermissionRequest-AskUserQuestion"))["id"])
+    open_request(page, id)
+    submit = page.locator("#submit-answers")
+    expect(submit).to_be_hidden()
+    words = "  DuckDB,\tplease  "
+    page.locator("#questions input.other-text").fill(words)
+    expect(submit).to_be_visible()
+    submit.click()
+    expect(page.locator("#questions .review dd")).to_contain_text("DuckDB")
+    submit.click()
+    wait_for(bodies, 1, page)
+    assert bodies == [{"notification_id": id, "answers": {"Which database should the app use?": words}}]
