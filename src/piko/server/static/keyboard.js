@@ -102,7 +102,8 @@ function onModalKey(e) {
   }
 }
 
-/** Ctrl/Cmd+Enter: send the reply if there is one, else submit the answers, else deny with the message. */
+/** Ctrl/Cmd+Enter: send the reply if there is one, else submit the answers, else deny with the message
+ * (or keep planning with the feedback). */
 function primaryAction(target) {
   if ($('response-text').value.trim()) {
     sendText();
@@ -115,6 +116,11 @@ function primaryAction(target) {
   if (target === $('deny-message')) {
     const deny = denyButton();
     if (deny) deny.click();
+    return;
+  }
+  if (target && target.id === 'plan-feedback') {
+    const keep = $('modal-options').querySelector('button.option[data-plan="keep"]');
+    if (keep && !keep.disabled) keep.click();
     return;
   }
   sendText(); // says "Type a reply first"
