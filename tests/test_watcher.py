@@ -247,4 +247,6 @@ def test_claude_killed_in_its_pane_resolves_its_request(rig, tmp_path):
     assert rig.server.get(request["id"])["status"] == "pending"
     assert agent.pid is not None
     os.kill(agent.pid, signal.SIGKILL)
-    assert rig.wait_status(request["id"], timeout=10)["resolved_via"] == "pane_dead"
+    # Both are true of a Claude killed in a kept pane; which the watcher sees first depends on whether
+    # tmux has marked the pane dead yet when /proc already shows the agent gone.
+    assert rig.wait_status(request["id"], timeout=10)["resolved_via"] in ("pane_dead", "claude_gone")
