@@ -9,6 +9,7 @@ from piko.cli.access import login_url, sessions, token
 from piko.cli.cc import cc
 from piko.cli.respond import respond
 from piko.cli.server import server
+from piko.cli.status import status
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,3 +24,4 @@ cli.add_command(respond)
 cli.add_command(login_url)
 cli.add_command(sessions)
 cli.add_command(token)
+cli.add_command(status)

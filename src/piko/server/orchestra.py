@@ -18,9 +18,10 @@ from typing import Any, Literal
 
 from piko import claude, tmux
 from piko.models import ChangeKind, answer_response, answer_type
-from piko.server import delivery, lifecycle
+from piko.server import delivery, fleet_rules, lifecycle
 from piko.server.errors import ApiRefusal
 from piko.server.event_keys import EventKeys, take_key
+from piko.server.fleet import Fleet
 from piko.server.hub import Hub
 from piko.server.mailbox import HookOutput, Mailbox
 from piko.server.store import Store, StoreError
@@ -58,15 +59,15 @@ class Orchestra:
         self.courier = delivery.Courier(self.mailbox, self.panes, self._check_pending)
         self._background: set[asyncio.Task[None]] = set()
         self.event_keys = EventKeys(store.db)
+        self.fleet = Fleet(store, hub)  # a record per Claude session, fed by the events and requests below
 
     # ---- reading ---------------------------------------------------------------------------------
 
     def snapshot_text(self) -> str:
         if self._snapshot is None:
-            self._snapshot = json.dumps(
-                {"type": "snapshot", "notifications": list(self.pending.values())}, ensure_ascii=False
-            )
-        return self._snapshot
+            self._snapshot = json.dumps(list(self.pending.values()), ensure_ascii=False)
+        sessions = json.dumps(self.fleet.current(), ensure_ascii=False)
+        return f'{{"type": "snapshot", "notifications": {self._snapshot}, "sessions": {sessions}}}'
 
     def get(self, id: str) -> dict[str, Any]:
         record = self.pending.get(id) or self.store.get(id)
@@ -83,6 +84,7 @@ class Orchestra:
     def _announce(self, kind: ChangeKind, record: dict[str, Any]) -> None:
         self._snapshot = None
         self.hub.broadcast({"type": kind, "notification": record})
+        self.fleet.request(kind, record, self.clock())
 
     async def _write(self, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
         try:
@@ -151,6 +153,7 @@ class Orchestra:
         session = fields["session_id"]
         current = self.pending_for_session(session) if session else None
         change = lifecycle.apply_event(fields, extra, current, new_id=secrets.token_hex(6), stamp=self.clock())
+        self.fleet.event(fields, extra, fleet_rules.pending_after(change, current), self.clock())
         if isinstance(change, lifecycle.Enrich):
             await self._save(change.record, **change.changes)
             self._announce("updated", change.record)
