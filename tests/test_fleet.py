@@ -46,12 +46,12 @@ def test_events_drive_the_session_and_the_websocket_announces_it(server, tmp_pat
     (repo / ".git" / "HEAD").write_text("ref: refs/heads/feat-x\n")
     where = {"cwd": str(repo), "project_name": "shop", "env_name": "feat-x", "session_id": SID}
     with server.ws() as ws:
-        assert recv_json(ws) == {"type": "snapshot", "notifications": [], "sessions": []}
+        assert recv_json(ws, skip=()) == {"type": "snapshot", "notifications": [], "sessions": []}
         server.notify(**{**hook_payload("UserPromptSubmit"), **where})
         server.notify(**{**hook_payload("PreToolUse-Bash"), **where})
         seen: list[dict[str, Any]] = []
         while not seen or seen[-1]["tool_name"] != "Bash":
-            message = recv_json(ws)
+            message = recv_json(ws, skip=())
             assert message["type"] == "session"
             seen.append(message["session"])
     now = sessions(server)
@@ -66,7 +66,7 @@ def test_events_drive_the_session_and_the_websocket_announces_it(server, tmp_pat
     waiting = session_until(server, SID, lambda s: s["state"] == "waiting")
     assert waiting["request_id"] == request["id"]
     with server.ws() as ws:  # a new client finds it in its snapshot
-        snapshot = recv_json(ws)
+        snapshot = recv_json(ws, skip=())
         assert [x["session_id"] for x in snapshot["sessions"]] == [SID]
         assert snapshot["sessions"][0]["state"] == "waiting"
     assert server.request("DELETE", f"/api/orchestra/notifications/{request['id']}").status_code == 200

@@ -65,7 +65,7 @@ def apply_event(session: dict[str, Any], fields: dict[str, Any], extra: dict[str
         out["last_prompt"] = claude.summary_of({"message": extra["prompt"]}) or None
     if event == "Stop":
         out["last_answer"] = first_lines(extra.get("last_assistant_message"))
-    if event == "PreToolUse":
+    if event in ("PreToolUse", "PermissionRequest") and fields.get("tool_name"):
         out["tool_name"] = fields.get("tool_name")
         out["tool_summary"] = claude.summary_of(
             {"tool_name": fields.get("tool_name"), "tool_input": fields.get("tool_input"),
