@@ -96,10 +96,13 @@ def test_three_real_sessions_working_waiting_idle(rig):
     assert {p: s["state"] for p, s in found.items()} == {"busy": "working", "ask": "waiting", "rest": "idle"}
     for project, agent in (("busy", busy), ("ask", ask), ("rest", rest)):
         assert found[project]["tmux_target"] == agent.pane_id and found[project]["cwd"] == agent.project_dir
+        # The hook does not ask tmux for its session's name; the server does, once per session.
+        assert (found[project]["tmux_session"], found[project]["env_name"]) == (project, project)
 
     listed = {s["project_name"]: s for s in json.loads(status(rig, "--json"))["sessions"]}
     assert {p: s["state"] for p, s in listed.items()} == {"busy": "working", "ask": "waiting", "rest": "idle"}
     table = status(rig).splitlines()
+    assert [line for line in table if not line.startswith(" ")] == ["ask/ask", "busy/busy", "rest/rest"]
     rows = {line.split("/")[0]: table[i + 1] for i, line in enumerate(table) if not line.startswith(" ")}
     assert "working" in rows["busy"] and f"Bash: {SLOW}" in rows["busy"]
     assert "waiting" in rows["ask"] and f"request {request['id']}" in rows["ask"]

@@ -133,3 +133,13 @@ def test_git_branch_from_head_and_worktree_files(tmp_path):
     (tree / ".git").write_text(f"gitdir: {tmp_path / 'gd'}\n")
     assert branches.of(str(tree)) == "wt"
     assert branches.of(str(tmp_path)) is None
+
+
+def test_named_from_the_pane_keeps_a_given_env_and_reads_piko_names():
+    s = step(None, "UserPromptSubmit", project_name="shop")
+    assert fleet_rules.named(s, "  work \n") == {**s, "tmux_session": "work", "env_name": "work"}
+    given = {**s, "env_name": "feat-x"}
+    assert fleet_rules.named(given, "work")["env_name"] == "feat-x"
+    piko = fleet_rules.named(s, "piko/blog/main")
+    assert (piko["project_name"], piko["env_name"]) == ("blog", "main")
+    assert fleet_rules.named({**s, "tmux_session": "old"}, "new") is None and fleet_rules.named(s, " ") is None

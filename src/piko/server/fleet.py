@@ -18,6 +18,7 @@ import json
 import logging
 import sqlite3
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -55,10 +56,16 @@ def _save(db: sqlite3.Connection, records: list[dict[str, Any]], timeline: list[
                        [(sid, json.dumps(e, ensure_ascii=False)) for sid, e in timeline])
 
 
+NamePane = Callable[[str | None, str], Awaitable[str]]  # (tmux socket, pane) -> its tmux session's name
+
+
 class Fleet:
-    def __init__(self, store: Store, hub: Hub) -> None:
+    def __init__(self, store: Store, hub: Hub, name_pane: NamePane) -> None:
         self.store = store
         self.hub = hub
+        self.name_pane = name_pane
+        self._naming: set[str] = set()  # sessions whose tmux session's name was asked (once per run)
+        self._background: set[asyncio.Task[None]] = set()
         self.branches = Branches()
         rows = store.db.execute("SELECT data FROM sessions WHERE state != 'ended'").fetchall()
         self.sessions: dict[str, dict[str, Any]] = {s["session_id"]: s for s in (json.loads(r[0]) for r in rows)}
@@ -122,7 +129,27 @@ class Fleet:
         branch = self.branches.of(fields.get("cwd") or session.get("cwd"))
         self._timeline.append((sid, fleet_rules.timeline_event(fields, extra, stamp)))
         self._heard[sid] = time.time()
-        self._set(fleet_rules.apply_event(session, fields, extra, request, stamp, branch))
+        session = fleet_rules.apply_event(session, fields, extra, request, stamp, branch)
+        self._set(session)
+        if session.get("tmux_target") and not session.get("tmux_session") and sid not in self._naming:
+            self._naming.add(sid)  # the hook does not ask tmux (its cost); the server does, once
+            try:
+                task = asyncio.get_running_loop().create_task(self._name(sid, session))
+            except RuntimeError:
+                return
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def _name(self, sid: str, session: dict[str, Any]) -> None:
+        try:
+            name = await self.name_pane(session.get("tmux_socket"), session["tmux_target"])
+        except tmux.TmuxError:
+            return
+        current = self.sessions.get(sid)
+        if current is not None and current.get("tmux_target") == session["tmux_target"]:
+            changed = fleet_rules.named(current, name)
+            if changed is not None:
+                self._set(changed)
 
     def request(self, kind: ChangeKind, record: dict[str, Any], stamp: str) -> None:
         """A request of a session was created, changed or closed."""
@@ -146,6 +173,7 @@ class Fleet:
         self.sessions[sid] = session
         if session["state"] == "ended":
             self._agents.pop(sid, None)
+            self._naming.discard(sid)
         self._dirty.add(sid)
         self._snapshot = None
         self._schedule()

@@ -109,6 +109,20 @@ def end(session: dict[str, Any], via: str, stamp: str) -> dict[str, Any]:
             "tool_summary": None, "quiet": False, "updated_at": stamp}
 
 
+def named(session: dict[str, Any], name: str) -> dict[str, Any] | None:
+    """The session with its tmux session's `name` (read from its pane by the server, as a request's is),
+    and the env name when no event gave one; Piko's own names from a `piko/<project>/<env>` session.
+    None when it has a name already, or `name` is empty."""
+    name = claude.repair(name.strip())
+    if not name or session.get("tmux_session"):
+        return None
+    names = {"tmux_session": name, "env_name": session.get("env_name") or name,
+             "project_name": session.get("project_name"), "names_given": ["env"] if session.get("env_name") else []}
+    claude.apply_piko_names(names)
+    names.pop("names_given")
+    return {**session, **names}
+
+
 def is_quiet(session: dict[str, Any], now: float, updated: float) -> bool:
     """Is a session whose last event came at `updated` (seconds) quiet at `now`?"""
     return session["state"] == "working" and now - updated > QUIET_SECONDS

@@ -59,7 +59,8 @@ class Orchestra:
         self.courier = delivery.Courier(self.mailbox, self.panes, self._check_pending)
         self._background: set[asyncio.Task[None]] = set()
         self.event_keys = EventKeys(store.db)
-        self.fleet = Fleet(store, hub)  # a record per Claude session, fed by the events and requests below
+        # A record per Claude session, fed by the events and requests below.
+        self.fleet = Fleet(store, hub, self.panes.session_name)
 
     # ---- reading ---------------------------------------------------------------------------------
 
