@@ -1,4 +1,4 @@
-"""10. Fleet: the server keeps up with 20 agents each making 10 tool calls a second.
+"""9. Fleet: the server keeps up with 20 agents each making 10 tool calls a second.
 
 piko: 20 simulated Claude sessions, one keep-alive connection each, post a PostToolUse (the last call ends)
 and a PreToolUse (the next begins) every 100 ms: 400 hook events a second, for SECONDS, to a real server,
@@ -113,7 +113,7 @@ def bench(ctx: Context) -> None:
     p, b = point["piko"], point["baseline"]
     offered = SESSIONS * CALLS_PER_SECOND * 2
     ok = p["rate"] >= 0.95 * offered and p["n_errors"] == 0 and p["latency_p95"] <= 250 and p["cpu_share"] < 1.0
-    ctx.add(Row("10. fleet, 20 agents x 10 tool calls/s",
+    ctx.add(Row("9. fleet, 20 agents x 10 tool calls/s",
                 f"{p['rate']:,.0f} events/s; {p['messages_per_s']:,.0f} session msgs/s; "
                 f"event->client p95 {p['latency_p95']:.0f} ms; CPU {p['cpu_share']:.0%}",
                 f"{b['rate']:,.0f} events/s; CPU {b['cpu_share']:.0%}",
