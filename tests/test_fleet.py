@@ -145,3 +145,22 @@ def test_killing_its_pane_ends_the_session(server, tmux):
     tmux.kill_pane(pane)
     ended = session_until(server, "s-pane", lambda s: s["state"] == "ended")
     assert ended["ended_via"] == "pane_gone"
+
+
+def test_piko_status_watch_redraws_until_ctrl_c(server, piko_home):
+    import signal
+
+    watch = subprocess.Popen([sys.executable, "-m", "piko", "status", "--watch"], env=hook_env(piko_home, server.url),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    try:
+        assert watch.stdout is not None
+        assert watch.stdout.readline() == "\n" and watch.stdout.readline() == "No Claude Code sessions.\n"
+        server.notify(hook_event_name="UserPromptSubmit", session_id="s-later", prompt="go on",
+                      project_name="shop", env_name="main")
+        deadline = time.monotonic() + 10
+        while "shop/main" not in watch.stdout.readline():  # a later redraw shows it
+            assert time.monotonic() < deadline
+        assert "working" in watch.stdout.readline()
+    finally:
+        watch.send_signal(signal.SIGINT)
+        assert watch.wait(10) == 0  # Ctrl-C: a clean exit

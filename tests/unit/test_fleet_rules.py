@@ -79,10 +79,12 @@ def test_session_end_and_a_gone_pane_end_it():
                                        "status": "resolved", "resolved_via": "hook"}, T2) is None
 
 
-def test_an_event_after_the_end_revives_the_session():
+def test_only_a_session_start_revives_an_ended_session():
     ended = fleet_rules.end(step(None, "UserPromptSubmit"), "claude_gone", T1)
+    for late in ("Stop", "PreToolUse-Bash", "Notification-idle_prompt", "SessionEnd"):
+        assert step(ended, late, T2) == ended  # late or replayed: it stays as it ended
     s = step(ended, "SessionStart", T2)
-    assert (s["state"], s["ended_via"]) == ("idle", None)
+    assert (s["state"], s["ended_via"], s["since"]) == ("idle", None, T2)
 
 
 def test_quiet_only_while_working_and_silent_longer_than_the_limit():

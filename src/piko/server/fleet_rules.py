@@ -51,8 +51,11 @@ def first_lines(text: Any) -> str | None:
 def apply_event(session: dict[str, Any], fields: dict[str, Any], extra: dict[str, Any],
                 request: dict[str, Any] | None, stamp: str, git_branch: str | None) -> dict[str, Any]:
     """The session after one hook event (`fields`, `extra`: claude.normalize_event), given its pending
-    request once the event was applied to the requests (None when it has none)."""
+    request once the event was applied to the requests (None when it has none). An ended session stays
+    ended, but for a SessionStart (resumed): a late or replayed event does not bring it back."""
     event = fields["hook_event_name"]
+    if session["state"] == "ended" and event != "SessionStart":
+        return session
     out = {**session, "updated_at": stamp, "quiet": False}
     for name in ("project_name", "env_name", "tmux_session", "tmux_target", "tmux_socket", "cwd"):
         if fields.get(name):
@@ -81,8 +84,8 @@ def apply_event(session: dict[str, Any], fields: dict[str, Any], extra: dict[str
         return _enter(out, "working", stamp)
     if event in IDLE_EVENTS or (request is not None and request.get("kind") == "idle"):
         return _enter(out, "idle", stamp)
-    if session["state"] in ("waiting", "ended"):
-        return _enter(out, "idle" if session["state"] == "ended" else "working", stamp)
+    if session["state"] == "waiting":
+        return _enter(out, "working", stamp)
     return out
 
 
