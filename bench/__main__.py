@@ -1,7 +1,7 @@
 """`.venv/bin/python -m bench`: run every benchmark, print the table, write bench/results/latest.md.
 
   --quick            a short run (fewer samples, smaller loads; about two minutes)
-  --only NAME[,...]  only these: hook, ws, respond, throughput, memory, claude, scale, watcher
+  --only NAME[,...]  only these: hook, ws, respond, throughput, memory, claude, scale, watcher, fleet
   --update-docs      also put the table into docs/benchmarks.md and the plot into docs/bench-scale.png
 
 Every figure has a baseline measured in the same run; docs/benchmarks.md says what each one is.
@@ -23,10 +23,10 @@ from pathlib import Path
 
 from bench.common import RESULTS, ROOT, Context, Row, raise_fd_limit
 
-BENCHES = ("hook", "ws", "respond", "throughput", "memory", "claude", "scale", "watcher")
+BENCHES = ("hook", "ws", "respond", "throughput", "memory", "claude", "scale", "watcher", "fleet")
 MODULES = {"hook": "hook_cost", "ws": "ws_latency", "respond": "respond_pane", "throughput": "throughput",
            "memory": "memory", "claude": "claude_dialog", "scale": "scale",
-           "watcher": "watcher"}
+           "watcher": "watcher", "fleet": "fleet"}
 DOC = ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 

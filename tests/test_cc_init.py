@@ -73,8 +73,7 @@ def test_init_merges_into_existing_settings_and_twice_changes_nothing(project: P
     # every hook of the person's survives, in place
     assert settings["hooks"]["PostToolUse"][0] == USER_SETTINGS["hooks"]["PostToolUse"][0]
     assert settings["hooks"]["Stop"][0] == USER_SETTINGS["hooks"]["Stop"][0]
-    assert settings["hooks"]["PreToolUse"] == USER_SETTINGS["hooks"]["PreToolUse"]
-    assert "PreToolUse" not in HOOK_EVENTS
+    assert settings["hooks"]["PreToolUse"][0] == USER_SETTINGS["hooks"]["PreToolUse"][0]
     for event in HOOK_EVENTS:
         [hook] = orchestra_hooks(settings, event)
         assert hook["type"] == "command"

@@ -23,7 +23,7 @@ from piko.channel import unix_address
 from tests.conftest import hook_payload
 from tests.support.hook import hook_env, waiting_hook
 from tests.support.impostor import Impostor, Relay
-from tests.support.server import PikoServer
+from tests.support.server import PikoServer, recv_json
 
 WAIT = "/api/orchestra/notifications/{}/wait"
 ALLOW = {"hookSpecificOutput": {"hookEventName": "PermissionRequest", "decision": {"behavior": "allow"}}}
@@ -332,7 +332,7 @@ def test_the_wait_key_is_given_once_and_stored_only_as_a_hash(server: PikoServer
     with server.ws() as ws:
         snapshot = ws.recv(timeout=5)
         answer = server.notify(**hook_payload("PermissionRequest-Bash"))
-        created = ws.recv(timeout=5)
+        created = json.dumps(recv_json(ws))
     key = answer["wait_key"]
     assert isinstance(key, str) and len(key) >= 32
     assert "wait_key" not in server.notify(**hook_payload("Notification-idle_prompt") | {"session_id": "s2"})

@@ -281,9 +281,6 @@ def test_real_hook_events_show_live(server, tmux, open_page, shot):
     """Three sessions from real hook events: working (PreToolUse Bash), waiting (PermissionRequest), idle
     (Stop, in a real pane); the working one turns idle on PostToolUse + Stop; the idle one gets its next
     instruction from its panel."""
-    if server.request("GET", "/api/orchestra/sessions").status_code == 404:
-        pytest.skip("piko server has no GET /api/orchestra/sessions yet (fleet-server's branch): "
-                    "the lead removes this skip after merging it")
     page = open_page(server)
     open_fleet(page)
 

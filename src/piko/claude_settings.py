@@ -23,6 +23,7 @@ from typing import Any
 HOOK_EVENTS = (
     "Notification",
     "PermissionRequest",
+    "PreToolUse",  # the tool a session is working on (the fleet view)
     "PostToolUse",
     "PostToolUseFailure",
     "UserPromptSubmit",

@@ -94,6 +94,59 @@ class Record(msgspec.Struct, kw_only=True):
     typing_since: str | msgspec.UnsetType = msgspec.UNSET  # only while keys are typed (or were, when the server died)
 
 
+# ---- sessions (the fleet view) ----------------------------------------------------------------------
+
+SessionState = Literal["working", "waiting", "idle", "ended"]
+
+
+class FleetSession(msgspec.Struct, kw_only=True):
+    """One Claude Code session the server heard from (server/fleet_rules.py keeps it up to date)."""
+
+    session_id: str
+    state: SessionState
+    since: str  # when it entered this state
+    updated_at: str  # its last event (or change)
+    tool_name: str | None = None  # while working
+    tool_summary: str | None = None  # one line of the current tool's input
+    last_prompt: str | None = None
+    last_answer: str | None = None  # the first lines of Claude's last message
+    project_name: str | None = None
+    env_name: str | None = None
+    tmux_session: str | None = None
+    tmux_target: str | None = None
+    tmux_socket: str | None = None
+    cwd: str | None = None
+    git_branch: str | None = None
+    request_id: str | None = None  # its pending permission or question, while waiting
+    quiet: bool = False  # working, with no event for longer than QUIET_SECONDS
+    ended_via: str | None = None  # event:SessionEnd, pane_gone, pane_dead or claude_gone
+
+
+class TimelineEntry(msgspec.Struct, kw_only=True):
+    """One step of a session's audit trail: a hook event, a request made, or how it was answered."""
+
+    at: str
+    kind: Literal["event", "request", "answer"]
+    event: str | None = None
+    request_id: str | None = None
+    summary: str | None = None
+    via: str | None = None  # how a request was answered (its resolved_via)
+    by: str | None = None  # who answered: "token" (the CLI or a script) or "browser:<session id>"
+
+
+class SessionList(msgspec.Struct, kw_only=True):
+    """`GET /api/orchestra/sessions`."""
+
+    sessions: list[FleetSession]
+
+
+class SessionDetail(msgspec.Struct, kw_only=True):
+    """`GET /api/orchestra/sessions/{id}`: the session and its timeline, oldest first."""
+
+    session: FleetSession
+    timeline: list[TimelineEntry]
+
+
 # ---- answers ----------------------------------------------------------------------------------------
 
 class RespondBody(msgspec.Struct, kw_only=True):
@@ -205,6 +258,7 @@ class NotifyTarget(msgspec.Struct, kw_only=True):
 
 class Snapshot(msgspec.Struct, tag_field="type", tag="snapshot", kw_only=True):
     notifications: list[Record]
+    sessions: list[FleetSession] = []
 
 
 class Created(msgspec.Struct, tag_field="type", tag="created", kw_only=True):
@@ -223,6 +277,10 @@ class Dismissed(msgspec.Struct, tag_field="type", tag="dismissed", kw_only=True)
     notification: Record
 
 
+class SessionChanged(msgspec.Struct, tag_field="type", tag="session", kw_only=True):
+    session: FleetSession
+
+
 class Ping(msgspec.Struct, tag_field="type", tag="ping"):
     pass
 
@@ -231,17 +289,18 @@ class Pong(msgspec.Struct, tag_field="type", tag="pong"):
     pass
 
 
-ServerMessage = Snapshot | Created | Updated | Resolved | Dismissed | Pong
+ServerMessage = Snapshot | Created | Updated | Resolved | Dismissed | SessionChanged | Pong
 ChangeKind = Literal["created", "updated", "resolved", "dismissed"]
 
 
 def api_schema() -> dict[str, Any]:
     """The JSON Schema of the API's bodies (`GET /api/schema`)."""
     types: tuple[Any, ...] = (HookEvent, NotifyAnswer, RespondBody, RespondAnswer, Record, ErrorBody,
-                              WaitLine, ServerMessage, Ping, NotifyTargetBody, NotifyTarget)
+                              WaitLine, ServerMessage, Ping, NotifyTargetBody, NotifyTarget, SessionList,
+                              SessionDetail)
     (refs, components) = msgspec.json.schema_components(types, ref_template="#/$defs/{name}")
     names = ("HookEvent", "NotifyAnswer", "RespondBody", "RespondAnswer", "Record", "ErrorBody", "WaitLine",
-             "ServerMessage", "ClientMessage", "NotifyTargetBody", "NotifyTarget")
+             "ServerMessage", "ClientMessage", "NotifyTargetBody", "NotifyTarget", "SessionList", "SessionDetail")
     return {"$schema": "https://json-schema.org/draft/2020-12/schema",
             "title": "Piko Orchestra API",
             "properties": dict(zip(names, refs, strict=True)),

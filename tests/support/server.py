@@ -126,5 +126,11 @@ class PikoServer:
         return connect(self.ws_url, additional_headers=headers, open_timeout=5, **kw)
 
 
-def recv_json(ws: Any, timeout: float = 5) -> dict[str, Any]:
-    return json.loads(ws.recv(timeout=timeout))
+def recv_json(ws: Any, timeout: float = 5, skip: tuple[str, ...] = ("session",)) -> dict[str, Any]:
+    """The next message of a type not in `skip` (by default: past the fleet's session messages, which
+    every hook event may cause; tests of the fleet read them with skip=())."""
+    deadline = time.monotonic() + timeout
+    while True:
+        message: dict[str, Any] = json.loads(ws.recv(timeout=max(0.01, deadline - time.monotonic())))
+        if message.get("type") not in skip:
+            return message

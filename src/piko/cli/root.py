@@ -10,6 +10,7 @@ from piko.cli.cc import cc
 from piko.cli.pair import devices, pair
 from piko.cli.respond import respond
 from piko.cli.server import server
+from piko.cli.status import status
 from piko.cli.targets import notify_targets
 
 
@@ -28,3 +29,4 @@ cli.add_command(token)
 cli.add_command(pair)
 cli.add_command(devices)
 cli.add_command(notify_targets)
+cli.add_command(status)

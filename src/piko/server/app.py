@@ -28,6 +28,8 @@ from piko.models import api_schema
 from piko.server import auth, targets
 from piko.server.delivery import Panes, pane_of
 from piko.server.errors import ApiRefusal
+from piko.server.fleet import answered_by
+from piko.server.fleet_routes import client_of, list_sessions, one_session
 from piko.server.guard import Access, Guard, browser_session, ws_subprotocol
 from piko.server.hub import Hub
 from piko.server.orchestra import Clock, Orchestra, now
@@ -131,6 +133,7 @@ async def one_request(request: Request) -> Response:
 
 
 async def dismiss(request: Request) -> Response:
+    answered_by.set(client_of(request))  # for the session's audit trail (server/fleet.py)
     record = await parts(request).orchestra.dismiss(request.path_params["id"])
     return JSONResponse({"ok": True, "notification": record})
 
@@ -139,6 +142,7 @@ async def respond(request: Request) -> Response:
     session = browser_session(request.scope)  # the guard's: None for the token holder
     by = {"kind": "cli", "id": None, "name": None} if session is None else \
         {"kind": session.kind, "id": session.id, "name": session.name or None}
+    answered_by.set(client_of(request))  # for the session's audit trail (server/fleet.py)
     return JSONResponse(await parts(request).orchestra.respond(await read_json(request), by))
 
 
@@ -232,6 +236,8 @@ ROUTES = [
     Route("/api/orchestra/notifications/{id}/wait", wait, methods=["POST"]),
     Route("/api/orchestra/notifications/{id}/wait", wait_is_post, methods=["GET"]),
     Route("/api/orchestra/respond", respond, methods=["POST"]),
+    Route("/api/orchestra/sessions", list_sessions),
+    Route("/api/orchestra/sessions/{id}", one_session),
     WebSocketRoute("/api/orchestra/ws", ws),
     Mount("/static", StaticFiles(directory=STATIC), name="static"),
 ]

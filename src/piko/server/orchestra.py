@@ -18,9 +18,10 @@ from typing import Any, Literal
 
 from piko import claude, tmux
 from piko.models import ChangeKind, answer_response, answer_type
-from piko.server import delivery, lifecycle
+from piko.server import delivery, fleet_rules, lifecycle
 from piko.server.errors import ApiRefusal
 from piko.server.event_keys import EventKeys, take_key
+from piko.server.fleet import Fleet
 from piko.server.hub import Hub
 from piko.server.mailbox import HookOutput, Mailbox
 from piko.server.store import Store, StoreError
@@ -60,15 +61,16 @@ class Orchestra:
         self.event_keys = EventKeys(store.db)
         # Told every announced change (e.g. server/targets.py); each must return at once and never raise.
         self.observers: list[Callable[[ChangeKind, dict[str, Any]], None]] = []
+        # A record per Claude session, fed by the events and requests below.
+        self.fleet = Fleet(store, hub, self.panes.session_name)
 
     # ---- reading ---------------------------------------------------------------------------------
 
     def snapshot_text(self) -> str:
         if self._snapshot is None:
-            self._snapshot = json.dumps(
-                {"type": "snapshot", "notifications": list(self.pending.values())}, ensure_ascii=False
-            )
-        return self._snapshot
+            self._snapshot = json.dumps(list(self.pending.values()), ensure_ascii=False)
+        sessions = json.dumps(self.fleet.current(), ensure_ascii=False)
+        return f'{{"type": "snapshot", "notifications": {self._snapshot}, "sessions": {sessions}}}'
 
     def get(self, id: str) -> dict[str, Any]:
         record = self.pending.get(id) or self.store.get(id)
@@ -85,6 +87,7 @@ class Orchestra:
     def _announce(self, kind: ChangeKind, record: dict[str, Any]) -> None:
         self._snapshot = None
         self.hub.broadcast({"type": kind, "notification": record})
+        self.fleet.request(kind, record, self.clock())
         for observe in self.observers:
             observe(kind, record)
 
@@ -158,6 +161,7 @@ class Orchestra:
         session = fields["session_id"]
         current = self.pending_for_session(session) if session else None
         change = lifecycle.apply_event(fields, extra, current, new_id=secrets.token_hex(6), stamp=self.clock())
+        self.fleet.event(fields, extra, fleet_rules.pending_after(change, current), self.clock())
         if isinstance(change, lifecycle.Enrich):
             await self._save(change.record, **change.changes)
             self._announce("updated", change.record)

@@ -30,6 +30,19 @@ CREATE TABLE IF NOT EXISTS notifications (
 );
 CREATE INDEX IF NOT EXISTS notifications_status ON notifications (status, seq);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (
+    session_id  TEXT PRIMARY KEY,
+    state       TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    data        TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_state ON sessions (state, updated_at);
+CREATE TABLE IF NOT EXISTS session_timeline (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id  TEXT NOT NULL,
+    data        TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS session_timeline_session ON session_timeline (session_id, seq);
 """
 SCHEMA_VERSION = "1"
 BUSY_TIMEOUT_MS = 5000  # how long a write waits for another connection's; bounded
@@ -138,14 +151,18 @@ class Store:
     async def write_many(self, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
         """Several changes in one transaction, on the writer thread: all of them are written, or
         (StoreError) none. The change is committed when this returns."""
+        await self.run(lambda db: _write_many(db, inserts, updates))
+
+    async def run(self, job: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run `job` on the writer thread, with its connection, after the writes queued before it."""
         if self._writer is None:
             self._writer = _Writer(self.path)
             self._writer.start()
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
-        self._writer.jobs.put((lambda db: _write_many(db, inserts, updates), loop, future))
+        future: asyncio.Future[Any] = loop.create_future()
+        self._writer.jobs.put((job, loop, future))
         # Shielded: a caller cancelled meanwhile does not stop a write already queued.
-        await asyncio.shield(future)
+        return await asyncio.shield(future)
 
     def get(self, id: str) -> dict[str, Any] | None:
         row = self.db.execute("SELECT data FROM notifications WHERE id = ?", (id,)).fetchone()

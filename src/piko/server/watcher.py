@@ -79,9 +79,12 @@ class Watcher:
             self._misses.pop(gone, None)
             self._agents.pop(gone, None)
         self.panes.keep_only({_key(r) for r in records})
+        fleet = self.orchestra.fleet  # sessions end the same way: one list-panes per tmux server for both
+        sockets = {r.get("tmux_socket") for r in records} | {s.get("tmux_socket") for s in fleet.watched()}
+        states = await self.panes.states(sockets) if sockets else {}
+        fleet.look(states, self.orchestra.clock())
         if not records:
             return
-        states = await self.panes.states({r.get("tmux_socket") for r in records})
         dialogs: dict[str | None, list[tuple[dict[str, Any], tmux.PaneState]]] = {}
         for record in records:
             socket = record.get("tmux_socket")
