@@ -32,6 +32,7 @@ from piko.server.errors import ApiRefusal
 from piko.server.guard import Access, Guard, ws_subprotocol
 from piko.server.hub import Hub
 from piko.server.orchestra import Clock, Orchestra, now
+from piko.server.push import KEY_FILE, Push, routes as push_routes
 from piko.server.sessions import Sessions
 from piko.server.store import Store
 from piko.server.waitkeys import WaitKeys
@@ -85,6 +86,7 @@ class Parts:
     sessions: Sessions
     wait_keys: WaitKeys
     access: Access
+    push: Push
 
 
 def parts(request: Request | WebSocket) -> Parts:
@@ -97,6 +99,15 @@ async def index(request: Request) -> Response:
 
 async def login_page(request: Request) -> Response:
     return FileResponse(STATIC / "login.html", headers=NO_CACHE)
+
+
+async def service_worker(request: Request) -> Response:
+    # From the root, so its scope is the whole origin (server/static/sw.js).
+    return FileResponse(STATIC / "sw.js", media_type="text/javascript", headers=NO_CACHE)
+
+
+async def manifest(request: Request) -> Response:
+    return FileResponse(STATIC / "manifest.webmanifest", media_type="application/manifest+json")
 
 
 async def health(request: Request) -> Response:
@@ -234,6 +245,8 @@ async def http_error(request: Request, exc: Exception) -> Response:
 ROUTES = [
     Route("/", index),
     Route("/login", login_page),
+    Route("/sw.js", service_worker),
+    Route("/manifest.webmanifest", manifest),
     Route("/api/health", health),
     Route("/api/hello", hello),
     Route("/api/schema", schema),
@@ -264,9 +277,11 @@ class App(Starlette):
             for task in background:
                 task.cancel()
             the.hub.close_all()
+            the.push.close()
             the.orchestra.shutdown()
 
-        super().__init__(routes=[*ROUTES[:2], *auth.routes(the.sessions, the.access, the.hub), *ROUTES[2:]],
+        super().__init__(routes=[*ROUTES[:4], *auth.routes(the.sessions, the.access, the.hub),
+                                 *push_routes(the.push), *ROUTES[4:]],
                          exception_handlers={ApiRefusal: api_refusal, HTTPException: http_error},
                          lifespan=lifespan)
         self.state.parts = the
@@ -290,8 +305,11 @@ def create_app(store: Store, access: Access, *, on_startup: list[StartupStep] | 
     """The app with its parts: one orchestra on `store`, announcing through one hub. `panes` and `clock`
     are tmux and the wall clock unless given (in-process tests give a fake pane and a fake clock)."""
     hub = Hub()
+    sessions = Sessions(store.db, access.token)
+    pusher = Push(store.db, Path(store.path).parent / KEY_FILE, sessions, hub)
+    hub.observers.append(pusher.observe)
     the = Parts(store=store, orchestra=Orchestra(store, hub, panes=panes, clock=clock), hub=hub,
-                sessions=Sessions(store.db, access.token), wait_keys=WaitKeys(store.db), access=access)
+                sessions=sessions, wait_keys=WaitKeys(store.db), access=access, push=pusher)
     return App(the, on_startup or [])
 
 

@@ -30,6 +30,7 @@ class Subscriber:
         self.queue: asyncio.Queue[str] = asyncio.Queue(limit)
         self.writer: asyncio.Task[None] | None = None
         self.closer: asyncio.Task[None] | None = None
+        self.visible = False  # the page says its inbox is in a visible tab (server/push.py holds back)
 
     def offer(self, text: str) -> bool:
         """Queue `text` without waiting; False when the client has fallen too far behind."""
@@ -70,12 +71,15 @@ class Hub:
     def __init__(self, queue_limit: int = QUEUE_LIMIT) -> None:
         self.clients: set[Subscriber] = set()
         self.queue_limit = queue_limit
+        self.observers: list[Callable[[dict[str, Any]], None]] = []  # told of every broadcast (push.py)
 
     def __len__(self) -> int:
         return len(self.clients)
 
     def broadcast(self, message: dict[str, Any]) -> None:
         self.broadcast_text(json.dumps(message, ensure_ascii=False))
+        for observer in self.observers:
+            observer(message)
 
     def broadcast_text(self, text: str) -> None:
         for client in list(self.clients):
@@ -132,5 +136,8 @@ class Hub:
                 continue
             if isinstance(data, dict) and data.get("type") == "ping":
                 client.offer('{"type":"pong"}')
+            elif isinstance(data, dict) and data.get("type") == "presence" and isinstance(data.get("visible"), bool):
+                client.visible = data["visible"]
             else:
-                client.close(CLOSE_UNSUPPORTED, 'unknown message; the only one a client sends is {"type":"ping"}')
+                client.close(CLOSE_UNSUPPORTED, 'unknown message; a client sends {"type":"ping"} or '
+                                                '{"type":"presence","visible":true|false}')
