@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from websockets.sync.client import connect
+from websockets.typing import Subprotocol
 
 from tests.conftest import hook_payload
 from tests.support.browser import login_url
@@ -103,7 +104,7 @@ def test_content_only_when_opted_in(server, push_service):
 def test_no_push_while_an_inbox_is_visible(server, push_service):
     credential = browser_session(server)
     client = subscribe(server, push_service, credential)
-    with connect(server.ws_url, subprotocols=["piko.v1", f"piko.bearer.{credential}"],
+    with connect(server.ws_url, subprotocols=[Subprotocol("piko.v1"), Subprotocol(f"piko.bearer.{credential}")],
                  origin=server.url) as ws:
         json.loads(ws.recv(5))  # snapshot
         ws.send(json.dumps({"type": "presence", "visible": True}))
