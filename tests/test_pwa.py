@@ -11,6 +11,7 @@ import struct
 import pytest
 
 from piko.server.push import payload
+from tests.conftest import hook_payload
 from tests.support.hook import waiting_hook
 
 pytestmark = pytest.mark.browser
@@ -132,3 +133,31 @@ def test_an_answered_request_withdraws_its_notification(server, open_page):
     assert note["body"] == "" and note["title"] == "Claude needs you in web"
     deliver(page, server, {"type": "resolved", "id": "abc123", "tag": "piko-abc123"})
     notifications_when(page, lambda shown: not shown)
+
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+
+
+def test_on_a_phone_the_request_reads_without_zooming_and_every_target_is_finger_sized(server, open_page, shot):
+    page = open_page(server, **PHONE)
+    body = {**hook_payload("PermissionRequest-Bash"), "session_id": "phone"}
+    body["tool_input"] = {**body["tool_input"], "command": "npm run build && rsync -av --delete ./dist/ "
+                                                           "deploy@example.com:/srv/www/app/ && echo done"}
+    id = server.notify(**body)["id"]
+    page.locator(f'.request-card[data-id="{id}"]').click()
+    expect(page.locator("#modal")).to_be_visible()
+    shot(page)
+    sizes = page.evaluate("""() => {
+        const visible = (e) => e.offsetParent !== null && getComputedStyle(e).visibility !== 'hidden';
+        const command = [...document.querySelectorAll('#modal-details *')]
+            .find((e) => e.children.length === 0 && e.textContent.includes('rsync -av'));
+        const small = [...document.querySelectorAll('#modal button, .app-header button')].filter(visible)
+            .filter((b) => b.getBoundingClientRect().height < 44 && !b.closest('.close-button'))
+            .map((b) => b.id || b.textContent.trim());
+        return {scroll: document.documentElement.scrollWidth, width: window.innerWidth, small,
+                commandFont: parseFloat(getComputedStyle(command).fontSize),
+                commandWraps: command.scrollWidth <= command.clientWidth};
+    }""")
+    assert sizes["scroll"] == sizes["width"]  # nothing wider than the phone: no sideways scrolling
+    assert sizes["commandFont"] >= 13 and sizes["commandWraps"]
+    assert sizes["small"] == []

@@ -14,7 +14,8 @@
 const CACHE = 'piko-shell-v1';
 const OFFLINE = '/static/offline.html';
 const SHELL = ['/', OFFLINE, '/static/offline.js', '/static/style.css', '/static/page.css', '/static/dialogs.css',
-  '/static/app.js', '/manifest.webmanifest', '/static/icons/icon-192.png', '/static/icons/icon-512.png'];
+  '/static/pwa.css', '/static/app.js', '/manifest.webmanifest', '/static/icons/icon-192.png',
+  '/static/icons/icon-512.png'];
 const DB_NAME = 'piko-orchestra'; // credstore.js
 const ACTIONS = {
   allow: { action: 'allow', title: 'Allow' },
