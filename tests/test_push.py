@@ -10,6 +10,7 @@ import os
 import stat
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -21,6 +22,14 @@ from tests.support.browser import login_url
 from tests.support.hook import waiting_hook
 from tests.support.push_service import PushService
 from tests.support.server import PikoServer
+
+
+@pytest.fixture
+def server(piko_home: Path) -> Iterator[PikoServer]:
+    """A server that, for the local push service stand-in, accepts http endpoints on loopback."""
+    srv = PikoServer(piko_home, env={"PIKO_PUSH_LOOPBACK_HTTP": "1"}).start()
+    yield srv
+    srv.stop()
 
 
 @pytest.fixture
@@ -178,6 +187,20 @@ def test_a_bad_subscription_is_refused_with_a_sentence(server, body, needle):
     r = server.request("POST", "/api/push/subscription", auth=False, headers=as_session(browser_session(server)),
                        json=body)
     assert r.status_code == 400 and needle in r.json()["error"], r.text
+
+
+def test_an_http_endpoint_is_refused_without_the_test_switch(piko_home, push_service):
+    """Only https push services: plain http (even on loopback) needs PIKO_PUSH_LOOPBACK_HTTP=1 (tests)."""
+    srv = PikoServer(piko_home).start()
+    try:
+        credential = browser_session(srv)
+        key = srv.request("GET", "/api/push/key").json()["public_key"]
+        sub = push_service.subscribe(key)
+        r = srv.request("POST", "/api/push/subscription", auth=False, headers=as_session(credential),
+                        json={"subscription": {"endpoint": sub["endpoint"], "keys": sub["keys"]}})
+        assert r.status_code == 400 and "https" in r.json()["error"], r.text
+    finally:
+        srv.stop()
 
 
 def test_only_a_browser_session_subscribes(server):

@@ -128,9 +128,9 @@ def check_subscription(body: Any) -> tuple[str, str, str, int, bool]:
         raise ApiRefusal(400, "bad_request", f"subscription.endpoint must be a URL of at most {MAX_ENDPOINT} "
                                              "characters")
     url = urlsplit(endpoint)
-    if not (url.scheme == "https" or (url.scheme == "http" and url.hostname in LOOPBACK)) or not url.hostname:
-        raise ApiRefusal(400, "bad_request", "subscription.endpoint must be an https URL (or http on this "
-                                             "machine's loopback, for a local push service)")
+    local_test_service = os.environ.get("PIKO_PUSH_LOOPBACK_HTTP") == "1" and url.hostname in LOOPBACK
+    if not (url.scheme == "https" or (url.scheme == "http" and local_test_service)) or not url.hostname:
+        raise ApiRefusal(400, "bad_request", "subscription.endpoint must be an https URL")
     if not isinstance(keys, dict) or not all(_is_b64url(keys.get(k)) for k in ("p256dh", "auth")):
         raise ApiRefusal(400, "bad_request", "subscription.keys must hold p256dh and auth, base64url")
     delay = body.get("delay_seconds", 0)
