@@ -215,3 +215,17 @@ def test_a_planted_link_for_the_key_is_refused(server, piko_home):
     r = server.request("GET", "/api/push/key")
     assert r.status_code == 409 and "symbolic link" in r.json()["error"], r.text
     assert target.read_text() == "not ours"  # never followed or replaced
+
+
+@pytest.mark.browser
+def test_a_visible_inbox_in_a_real_browser_holds_pushes_back(server, push_service, open_page):
+    page = open_page(server)  # signed in, inbox visible: the page reports its presence over the WebSocket
+    credential = page.evaluate("localStorage.getItem('piko.orchestra.session')")
+    client = subscribe(server, push_service, credential)
+    seen = new_request(server, "seen")
+    page.locator(f'.request-card[data-id="{seen}"]').wait_for()
+    time.sleep(1)
+    assert push_service.messages(client) == []
+    page.goto(server.url + "/static/offline.html")  # no inbox open any more
+    unseen = new_request(server, "unseen")
+    assert [p["id"] for p in wait_messages(push_service, client, 1)] == [unseen]
