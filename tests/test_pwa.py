@@ -161,3 +161,13 @@ def test_on_a_phone_the_request_reads_without_zooming_and_every_target_is_finger
     assert sizes["scroll"] == sizes["width"]  # nothing wider than the phone: no sideways scrolling
     assert sizes["commandFont"] >= 13 and sizes["commandWraps"]
     assert sizes["small"] == []
+
+
+def test_notification_permission_is_asked_on_a_click_and_a_refusal_is_said(server, open_page, shot):
+    page = installed(open_page, server, **PHONE)
+    assert page.evaluate("Notification.permission") == "default"  # nothing asked on load
+    page.locator("#push-button").click()
+    expect(page.locator("#push-state")).to_have_text("This device gets no notifications.")
+    page.locator("#push-on").click()  # headless Chromium answers the prompt with "denied"
+    expect(page.locator("#push-error")).to_contain_text("blocked")
+    shot(page)
