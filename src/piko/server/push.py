@@ -218,7 +218,13 @@ class Push:
     # ---- what the orchestra announces ------------------------------------------------------------
 
     def observe(self, message: dict[str, Any]) -> None:
-        """Called with every hub broadcast (on the event loop; never blocks)."""
+        """Called with every hub broadcast (on the event loop; never blocks, never raises into the orchestra)."""
+        try:
+            self._observe(message)
+        except Exception:
+            log.exception("scheduling a push failed")
+
+    def _observe(self, message: dict[str, Any]) -> None:
         kind, record = message.get("type"), message.get("notification")
         if not isinstance(record, dict) or "id" not in record:
             return
