@@ -111,16 +111,16 @@ def test_oversized_body_is_refused(server):
     assert server.pending() == []
 
 
-def test_non_loopback_bind_prints_a_warning(piko_home):
-    srv = PikoServer(piko_home)
-    srv.start(("--host", "0.0.0.0"))
+def test_non_loopback_bind_without_tls_is_refused(piko_home):
+    for args in (("--host", "0.0.0.0"), ("--host", "::"), ("--host", "0.0.0.0", "--allow-host", "box.lan")):
+        r = subprocess.run([sys.executable, "-m", "piko", "server", "--port", "0", *args],
+                           env={"PIKO_HOME": str(piko_home), "PATH": "/usr/bin:/bin"},
+                           capture_output=True, text=True, timeout=20)
+        assert r.returncode != 0 and f"refusing to listen on {args[1]} without TLS" in r.stderr, (args, r)
+        assert "--cert FILE --key FILE" in r.stderr
+    srv = PikoServer(piko_home / "b").start()  # loopback: plain HTTP, no note
     try:
-        assert any("WARNING" in line and "0.0.0.0" in line for line in srv.output)
-    finally:
-        srv.stop()
-    srv = PikoServer(piko_home / "b").start()
-    try:
-        assert not any("WARNING" in line for line in srv.output)
+        assert not any("beyond this machine" in line for line in srv.output)
     finally:
         srv.stop()
 

@@ -473,7 +473,8 @@ def test_showcase(server, tmux, open_page, shot, tmp_path):
         backdate(page, ages)
         login(page, server)
         expect(page.locator("#requests .request-card")).to_have_count(4)
-        expect(card(page, bash).locator("time.age")).to_have_text("8s ago")
+        # Backdated 8 s; a loaded machine may take a few seconds more to draw it.
+        expect(card(page, bash).locator("time.age")).to_have_text(re.compile(r"^(8|9|1[0-9])s ago$"))
         return page
 
     def open_bash(page) -> None:

@@ -49,6 +49,15 @@ class Option(msgspec.Struct, kw_only=True, omit_defaults=True):
     description: str | None = None
 
 
+class AnsweredBy(msgspec.Struct, kw_only=True):
+    """Who gave the answer: a paired device, a browser signed in by a login link, or the token holder
+    (`piko respond`, scripts), with the session's id and device name where there is one."""
+
+    kind: Literal["device", "browser", "cli"]
+    id: str | None = None
+    name: str | None = None
+
+
 class Record(msgspec.Struct, kw_only=True):
     """A request: what an agent asks a person, pending until answered, dismissed, or its session moves on."""
 
@@ -81,6 +90,7 @@ class Record(msgspec.Struct, kw_only=True):
     response_type: Literal["text", "option", "decision", "answers"] | None = None
     resolved_via: str | None = None
     resolution: str | None = None  # the sentence for how it was resolved (claude.resolution_of); null while pending
+    answered_by: AnsweredBy | None = None  # set when a person's answer resolved it (POST .../respond)
     typing_since: str | msgspec.UnsetType = msgspec.UNSET  # only while keys are typed (or were, when the server died)
 
 
@@ -172,6 +182,25 @@ class WaitLine(msgspec.Struct, kw_only=True):
     output: dict[str, Any] | None
 
 
+class NotifyTargetBody(msgspec.Struct, kw_only=True):
+    """`POST /api/notify-targets`: an apprise URL, the seconds a request waits unanswered before it is sent
+    there (0 to 86400), and whether the message names the tool and the command (server/targets.py checks it)."""
+
+    url: str
+    delay: float = 0.0
+    content: bool = False
+
+
+class NotifyTarget(msgspec.Struct, kw_only=True):
+    """A notify target as the API shows it: its URL with the secrets masked."""
+
+    id: str
+    url: str
+    delay: float
+    content: bool
+    created_at: str
+
+
 # ---- WebSocket messages ---------------------------------------------------------------------------
 
 class Snapshot(msgspec.Struct, tag_field="type", tag="snapshot", kw_only=True):
@@ -216,10 +245,10 @@ ChangeKind = Literal["created", "updated", "resolved", "dismissed"]
 def api_schema() -> dict[str, Any]:
     """The JSON Schema of the API's bodies (`GET /api/schema`)."""
     types: tuple[Any, ...] = (HookEvent, NotifyAnswer, RespondBody, RespondAnswer, Record, ErrorBody,
-                              WaitLine, ServerMessage, ClientMessage)
+                              WaitLine, ServerMessage, ClientMessage, NotifyTargetBody, NotifyTarget)
     (refs, components) = msgspec.json.schema_components(types, ref_template="#/$defs/{name}")
     names = ("HookEvent", "NotifyAnswer", "RespondBody", "RespondAnswer", "Record", "ErrorBody", "WaitLine",
-             "ServerMessage", "ClientMessage")
+             "ServerMessage", "ClientMessage", "NotifyTargetBody", "NotifyTarget")
     return {"$schema": "https://json-schema.org/draft/2020-12/schema",
             "title": "Piko Orchestra API",
             "properties": dict(zip(names, refs, strict=True)),

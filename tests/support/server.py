@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -18,10 +19,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class PikoServer:
-    def __init__(self, home: Path, port: int = 0, env: dict[str, str] | None = None) -> None:
+    def __init__(self, home: Path, port: int = 0, env: dict[str, str] | None = None,
+                 verify: ssl.SSLContext | bool = True) -> None:
         self.home = home
         self.port = port
         self.env = env or {}
+        self.verify = verify  # for an HTTPS server: the CA file (its self-signed certificate) to trust
         self.proc: subprocess.Popen | None = None
         self.output: list[str] = []
         self.url = ""
@@ -40,12 +43,12 @@ class PikoServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for line in list(self.output):
-                if line.startswith("Piko Orchestra http://"):
+                if line.startswith(("Piko Orchestra http://", "Piko Orchestra https://")):
                     self.url = line.split()[2]
                     self.port = int(self.url.rsplit(":", 1)[1])
             if self.url:
                 try:
-                    if httpx.get(self.url + "/api/health", timeout=1).status_code == 200:
+                    if httpx.get(self.url + "/api/health", timeout=1, verify=self.verify).status_code == 200:
                         return self
                 except httpx.HTTPError:
                     pass
@@ -85,7 +88,7 @@ class PikoServer:
 
     @property
     def ws_url(self) -> str:
-        return self.url.replace("http://", "ws://") + "/api/orchestra/ws"
+        return self.url.replace("https://", "wss://").replace("http://", "ws://") + "/api/orchestra/ws"
 
     @property
     def auth(self) -> dict[str, str]:
@@ -95,7 +98,7 @@ class PikoServer:
 
     def request(self, method: str, path: str, *, auth: bool = True, **kw: Any) -> httpx.Response:
         headers = {**(self.auth if auth else {}), **kw.pop("headers", {})}
-        return httpx.request(method, self.url + path, headers=headers, timeout=15, **kw)
+        return httpx.request(method, self.url + path, headers=headers, timeout=15, verify=self.verify, **kw)
 
     def notify(self, **fields: Any) -> dict[str, Any]:
         r = self.request("POST", "/api/orchestra/notify", json=fields)

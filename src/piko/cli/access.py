@@ -27,13 +27,13 @@ def fail(message: str) -> NoReturn:
     sys.exit(1)
 
 
-def call(method: str, path: str) -> Any:
+def call(method: str, path: str, body: Any = None) -> Any:
     try:
         client = Client(timeout=10.0)
     except ValueError as e:
         fail(f"$PIKO_URL is not usable: {e}")
     try:
-        return client.call(method, path)
+        return client.call(method, path, body)
     except Unreachable as e:
         raise NotRunning(f"cannot reach the Orchestra server at {client.url}: {e}. "
                                    "Is `piko server` running?") from None

@@ -10,9 +10,8 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -26,12 +25,13 @@ from starlette.websockets import WebSocket
 from piko import __version__, tmux
 from piko.channel import server_proof
 from piko.models import api_schema
-from piko.server import auth
+from piko.server import auth, targets
 from piko.server.delivery import Panes, pane_of
 from piko.server.errors import ApiRefusal
-from piko.server.guard import Access, Guard, ws_subprotocol
+from piko.server.guard import Access, Guard, browser_session, ws_subprotocol
 from piko.server.hub import Hub
 from piko.server.orchestra import Clock, Orchestra, now
+from piko.server.parts import Parts, parts
 from piko.server.push import KEY_FILE, Push, routes as push_routes
 from piko.server.sessions import Sessions
 from piko.server.store import Store
@@ -74,23 +74,6 @@ def _no_constants(name: str) -> Any:
 
 
 StartupStep = Callable[[Any], Awaitable["asyncio.Task[None] | None"]]
-
-
-@dataclass(frozen=True)
-class Parts:
-    """What the routes work with (one of each per app)."""
-
-    store: Store
-    orchestra: Orchestra
-    hub: Hub
-    sessions: Sessions
-    wait_keys: WaitKeys
-    access: Access
-    push: Push
-
-
-def parts(request: Request | WebSocket) -> Parts:
-    return cast(Parts, request.app.state.parts)
 
 
 async def index(request: Request) -> Response:
@@ -163,7 +146,10 @@ async def dismiss(request: Request) -> Response:
 
 
 async def respond(request: Request) -> Response:
-    return JSONResponse(await parts(request).orchestra.respond(await read_json(request)))
+    session = browser_session(request.scope)  # the guard's: None for the token holder
+    by = {"kind": "cli", "id": None, "name": None} if session is None else \
+        {"kind": session.kind, "id": session.id, "name": session.name or None}
+    return JSONResponse(await parts(request).orchestra.respond(await read_json(request), by))
 
 
 async def screen(request: Request) -> Response:
@@ -271,7 +257,7 @@ class App(Starlette):
 
         @contextlib.asynccontextmanager
         async def lifespan(app: Starlette) -> AsyncIterator[None]:
-            steps = [*on_startup, auth.sweeper(the.sessions, the.hub)]
+            steps = [*on_startup, auth.sweeper(the.sessions, the.hub), the.notifier.starter()]
             background = [task for step in steps if (task := await step(app)) is not None]
             yield
             for task in background:
@@ -280,8 +266,8 @@ class App(Starlette):
             the.push.close()
             the.orchestra.shutdown()
 
-        super().__init__(routes=[*ROUTES[:4], *auth.routes(the.sessions, the.access, the.hub),
-                                 *push_routes(the.push), *ROUTES[4:]],
+        super().__init__(routes=[*ROUTES[:2], *auth.ROUTES, *ROUTES[2:], *targets.routes(the.notifier, read_json),
+                                 *push_routes(the.push)],
                          exception_handlers={ApiRefusal: api_refusal, HTTPException: http_error},
                          lifespan=lifespan)
         self.state.parts = the
@@ -305,11 +291,15 @@ def create_app(store: Store, access: Access, *, on_startup: list[StartupStep] | 
     """The app with its parts: one orchestra on `store`, announcing through one hub. `panes` and `clock`
     are tmux and the wall clock unless given (in-process tests give a fake pane and a fake clock)."""
     hub = Hub()
+    orchestra = Orchestra(store, hub, panes=panes, clock=clock)
+    notifier = targets.Notifier(targets.Targets(store.db), orchestra.pending.__contains__)
+    orchestra.observers.append(notifier.observe)
     sessions = Sessions(store.db, access.token)
     pusher = Push(store.db, Path(store.path).parent / KEY_FILE, sessions, hub)
-    hub.observers.append(pusher.observe)
-    the = Parts(store=store, orchestra=Orchestra(store, hub, panes=panes, clock=clock), hub=hub,
-                sessions=sessions, wait_keys=WaitKeys(store.db), access=access, push=pusher)
+    orchestra.observers.append(pusher.observe)
+    the = Parts(store=store, orchestra=orchestra, hub=hub, sessions=sessions,
+                wait_keys=WaitKeys(store.db), access=access, notifier=notifier,
+                push=pusher)
     return App(the, on_startup or [])
 
 

@@ -4,8 +4,11 @@
 Who may call what:
 - `POST /api/auth/login` needs no credential, only a one-time code (from a login link);
 - `DELETE /api/auth/session` ends the caller's own browser session (the UI's "Sign out");
-- minting login links, listing and revoking sessions, and rotating the token need the token itself: a
-  browser session cannot make more sessions for itself, so revoking it is final.
+- minting login links and pairings, `/api/auth/sessions`, and rotating the token need the token itself: a
+  browser session cannot make more sessions for itself, so revoking it is final;
+- `/api/auth/devices` (list; revoke one) is open to browser sessions too, so a person can cut off a lost
+  phone from any signed-in browser without a terminal. Listing shows nothing secret, and revoking only
+  ever takes access away: a stolen session could sign others out, never in.
 """
 
 from __future__ import annotations
@@ -24,9 +27,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from piko.server.errors import ApiRefusal
-from piko.server.guard import CLOSE_UNAUTHORIZED, Access, browser_session
+from piko.server.guard import CLOSE_UNAUTHORIZED, browser_session
 from piko.server.hub import Hub
-from piko.server.sessions import Sessions, iso
+from piko.server.parts import parts
+from piko.server.sessions import MAX_PAIRING_SECONDS, Sessions, clean_name, iso
 
 log = logging.getLogger("piko.server")
 
@@ -83,67 +87,127 @@ async def _login_code(request: Request) -> str:
     return code
 
 
-def routes(sessions: Sessions, access: Access, hub: Hub) -> list[Route]:
-    async def login(request: Request) -> Response:
-        code = await _login_code(request)
-        made = sessions.redeem(code, request.headers.get("user-agent", ""))
-        if made is None:
-            raise ApiRefusal(401, "link_used_or_expired", LINK_GONE)
-        credential, session = made
-        return JSONResponse({"session": credential, **session.public()}, headers=NO_CACHE)
+async def _pairing(request: Request) -> tuple[str | None, int | None]:
+    """The device name and lifetime a pairing asks for (both optional)."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_LOGIN_BODY:
+            raise ApiRefusal(413, "too_large", f"the body is larger than {MAX_LOGIN_BODY} bytes")
+    try:
+        data = json.loads(body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise ApiRefusal(400, "bad_json", "the body is not valid JSON") from None
+    name, seconds = (data.get("name"), data.get("seconds")) if isinstance(data, dict) else (0, 0)
+    if name is not None and not isinstance(name, str):
+        raise ApiRefusal(400, "bad_request", "name must be a string (the device's name)")
+    if seconds is not None and (type(seconds) is not int or not 1 <= seconds <= MAX_PAIRING_SECONDS):
+        raise ApiRefusal(400, "bad_request", f"seconds must be a whole number from 1 to {MAX_PAIRING_SECONDS}")
+    return name, seconds
 
-    async def sign_out(request: Request) -> Response:
-        session = browser_session(request.scope)
-        if session is None:
-            raise ApiRefusal(400, "not_a_session", "only a browser session signs out; "
-                           "use `piko sessions revoke` to end browser sessions")
-        sessions.revoke(session.id)
-        close_sockets(hub, {session.id}, "signed out")
-        return JSONResponse({"ok": True, "id": session.id})
 
-    async def login_link(request: Request) -> Response:
-        _token_holder(request)
-        code, expires = sessions.new_login_code()
-        return JSONResponse({"url": f"{access.base_url}/login#code={code}", "expires_at": iso(expires),
-                             "seconds": sessions.link_seconds}, headers=NO_CACHE)
+async def login(request: Request) -> Response:
+    code = await _login_code(request)
+    made = parts(request).sessions.redeem(code, request.headers.get("user-agent", ""))
+    if made is None:
+        raise ApiRefusal(401, "link_used_or_expired", LINK_GONE)
+    credential, session = made
+    return JSONResponse({"session": credential, **session.public()}, headers=NO_CACHE)
 
-    async def list_sessions(request: Request) -> Response:
-        _token_holder(request)
-        return JSONResponse({"sessions": [s.public() for s in sessions.live()]}, headers=NO_CACHE)
 
-    async def revoke(request: Request) -> Response:
-        _token_holder(request)
-        id = request.path_params["id"]
-        if not sessions.revoke(id):
-            raise ApiRefusal(404, "not_found", f"no browser session {id!r}")
-        close_sockets(hub, {id}, "session revoked")
-        return JSONResponse({"ok": True, "revoked": [id]})
+async def sign_out(request: Request) -> Response:
+    the = parts(request)
+    session = browser_session(request.scope)
+    if session is None:
+        raise ApiRefusal(400, "not_a_session", "only a browser session signs out; "
+                         "use `piko sessions revoke` to end browser sessions")
+    the.sessions.revoke(session.id)
+    close_sockets(the.hub, {session.id}, "signed out")
+    return JSONResponse({"ok": True, "id": session.id})
 
-    async def revoke_all(request: Request) -> Response:
-        _token_holder(request)
-        ids = sessions.revoke_all()
-        close_sockets(hub, set(ids), "session revoked")
-        return JSONResponse({"ok": True, "revoked": ids})
 
-    async def rotate(request: Request) -> Response:
-        _token_holder(request)
-        if access.token_path is None:
-            raise ApiRefusal(409, "no_token_file", "this server was started without a token file")
-        access.token = write_new_token(access.token_path)
-        ids = sessions.rotate(access.token)
-        close_sockets(hub, None, "the token changed")
-        log.warning("token rotated; %d browser session(s) ended", len(ids))
-        return JSONResponse({"ok": True, "revoked": ids})
+async def login_link(request: Request) -> Response:
+    _token_holder(request)
+    the = parts(request)
+    code, expires = the.sessions.new_login_code()
+    return JSONResponse({"url": f"{the.access.base_url}/login#code={code}", "expires_at": iso(expires),
+                         "seconds": the.sessions.link_seconds}, headers=NO_CACHE)
 
-    return [
-        Route("/api/auth/login", login, methods=["POST"]),
-        Route("/api/auth/session", sign_out, methods=["DELETE"]),
-        Route("/api/auth/login-links", login_link, methods=["POST"]),
-        Route("/api/auth/sessions", list_sessions),
-        Route("/api/auth/sessions", revoke_all, methods=["DELETE"]),
-        Route("/api/auth/sessions/{id}", revoke, methods=["DELETE"]),
-        Route("/api/auth/token/rotate", rotate, methods=["POST"]),
-    ]
+
+async def list_sessions(request: Request) -> Response:
+    _token_holder(request)
+    return JSONResponse({"sessions": [s.public() for s in parts(request).sessions.live()]}, headers=NO_CACHE)
+
+
+async def revoke(request: Request) -> Response:
+    _token_holder(request)
+    return await revoke_one(request)
+
+
+async def revoke_one(request: Request) -> Response:
+    """One session or device ends: with the token, or from a browser session (see list_devices)."""
+    the = parts(request)
+    id = request.path_params["id"]
+    if not the.sessions.revoke(id):
+        raise ApiRefusal(404, "not_found", f"no browser session {id!r}")
+    close_sockets(the.hub, {id}, "session revoked")
+    return JSONResponse({"ok": True, "revoked": [id]})
+
+
+async def revoke_all(request: Request) -> Response:
+    _token_holder(request)
+    the = parts(request)
+    ids = the.sessions.revoke_all()
+    close_sockets(the.hub, set(ids), "session revoked")
+    return JSONResponse({"ok": True, "revoked": ids})
+
+
+async def rotate(request: Request) -> Response:
+    _token_holder(request)
+    the = parts(request)
+    if the.access.token_path is None:
+        raise ApiRefusal(409, "no_token_file", "this server was started without a token file")
+    the.access.token = write_new_token(the.access.token_path)
+    ids = the.sessions.rotate(the.access.token)
+    close_sockets(the.hub, None, "the token changed")
+    log.warning("token rotated; %d browser session(s) ended", len(ids))
+    return JSONResponse({"ok": True, "revoked": ids})
+
+
+async def pair(request: Request) -> Response:
+    _token_holder(request)
+    the = parts(request)
+    if not the.access.tls:
+        raise ApiRefusal(409, "not_remote", "pairing a device needs HTTPS: start the server with "
+                         "`piko server --remote` (with --cert/--key, or tailscale)")
+    name, seconds = await _pairing(request)
+    device = clean_name(name or "") or "device"
+    code, expires = the.sessions.new_login_code(device=device, seconds=seconds)
+    return JSONResponse({"url": f"{the.access.remote_url}/login#code={code}", "expires_at": iso(expires),
+                         "seconds": round(expires - the.sessions.clock()), "name": device},
+                        headers=NO_CACHE)
+
+
+async def list_devices(request: Request) -> Response:
+    """Every signed-in browser and device; a browser session may read it (nothing in it is secret) and
+    revoke one (a lost phone can be cut off from any signed-in browser; revoking only takes access away)."""
+    own = browser_session(request.scope)
+    listed = [{**s.public(), "current": own is not None and s.id == own.id} for s in parts(request).sessions.live()]
+    return JSONResponse({"devices": listed}, headers=NO_CACHE)
+
+
+ROUTES = [
+    Route("/api/auth/login", login, methods=["POST"]),
+    Route("/api/auth/session", sign_out, methods=["DELETE"]),
+    Route("/api/auth/login-links", login_link, methods=["POST"]),
+    Route("/api/auth/sessions", list_sessions),
+    Route("/api/auth/sessions", revoke_all, methods=["DELETE"]),
+    Route("/api/auth/sessions/{id}", revoke, methods=["DELETE"]),
+    Route("/api/auth/token/rotate", rotate, methods=["POST"]),
+    Route("/api/auth/pairings", pair, methods=["POST"]),
+    Route("/api/auth/devices", list_devices),
+    Route("/api/auth/devices/{id}", revoke_one, methods=["DELETE"]),
+]
 
 
 def sweeper(sessions: Sessions, hub: Hub) -> Callable[[Any], Awaitable[asyncio.Task[None]]]:

@@ -42,26 +42,43 @@ class Access:
     hosts: set[str] = field(default_factory=set)
     bind_host: str = "127.0.0.1"
     token_path: Path | None = None  # where `piko token rotate` writes the new token
+    tls: bool = False  # the TCP listener speaks HTTPS (server/tls.py): pages are https, WebSockets wss
+    public_host: str | None = None  # the name other devices use (a tailnet name, the first --allow-host)
 
     @classmethod
     def for_server(cls, token: str, bind_host: str, port: int, extra_hosts: tuple[str, ...] = (),
-                   token_path: Path | None = None) -> Access:
+                   token_path: Path | None = None, *, tls: bool = False, public_name: str | None = None) -> Access:
         names = {"127.0.0.1", "localhost", "[::1]"}
         if bind_host not in ("0.0.0.0", "::", ""):
             names.add(f"[{bind_host}]" if ":" in bind_host else bind_host)
-        names.update(h.lower() for h in extra_hosts)
+        names.update(h.lower() for h in (*extra_hosts, *([public_name] if public_name else [])))
+        public = public_name or (extra_hosts[0].lower() if extra_hosts else None)
         return cls(token=token, port=port, hosts={f"{n}:{port}" for n in names}, bind_host=bind_host,
-                   token_path=token_path)
+                   token_path=token_path, tls=tls, public_host=public)
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
 
     @property
     def origins(self) -> set[str]:
-        return {f"http://{h}" for h in self.hosts}
+        return {f"{self.scheme}://{h}" for h in self.hosts}
 
     @property
     def base_url(self) -> str:
-        """The URL to show a person (login links start with it)."""
+        """The URL to show a person (login links start with it): over HTTPS the name the certificate is
+        for when there is one (the tailnet's, the first --allow-host), else the address listened on."""
+        if self.tls and self.public_host:
+            return self.remote_url
         host = "127.0.0.1" if self.bind_host in ("0.0.0.0", "::", "") else self.bind_host
-        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
+        return f"{self.scheme}://{f'[{host}]' if ':' in host else host}:{self.port}"
+
+    @property
+    def remote_url(self) -> str:
+        """The URL for another device (pairing links start with it): the public name when there is one."""
+        if not self.public_host:
+            return self.base_url
+        return f"{self.scheme}://{self.public_host}:{self.port}"
 
     def token_ok(self, candidate: str | None) -> bool:
         return bool(candidate) and hmac.compare_digest(str(candidate).encode(), self.token.encode())
@@ -116,7 +133,7 @@ class Guard:
         path: str = scope["path"]
         host = headers.get("host", "").lower()
         if scope["type"] == "http":
-            send = secured(send, host if host in self.access.hosts else None)
+            send = secured(send, host if host in self.access.hosts else None, self.access.tls)
         # uvicorn gives (path, None) as the server address of the owner-only Unix socket: no browser there.
         local = scope.get("server") is not None and scope["server"][1] is None
         if host not in self.access.hosts and not local:

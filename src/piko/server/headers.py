@@ -23,18 +23,18 @@ _FIXED = [
 ]
 
 
-def csp(host: str | None) -> bytes:
-    """The policy; `host` (already checked to be one of ours) adds its ws: origin for older browsers,
-    whose 'self' does not cover WebSockets."""
-    connect = "'self'" + (f" ws://{host}" if host else "")
+def csp(host: str | None, tls: bool = False) -> bytes:
+    """The policy; `host` (already checked to be one of ours) adds its ws: origin (wss: when the server
+    speaks HTTPS) for older browsers, whose 'self' does not cover WebSockets."""
+    connect = "'self'" + (f" {'wss' if tls else 'ws'}://{host}" if host else "")
     return ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
             f"connect-src {connect}; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; "
             "object-src 'none'; worker-src 'self'; manifest-src 'self'").encode()
 
 
-def secured(send: Send, host: str | None) -> Send:
+def secured(send: Send, host: str | None, tls: bool = False) -> Send:
     """`send`, with the headers added to the start of every HTTP response."""
-    extra = [*_FIXED, (b"content-security-policy", csp(host))]
+    extra = [*_FIXED, (b"content-security-policy", csp(host, tls))]
 
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":

@@ -71,15 +71,12 @@ class Hub:
     def __init__(self, queue_limit: int = QUEUE_LIMIT) -> None:
         self.clients: set[Subscriber] = set()
         self.queue_limit = queue_limit
-        self.observers: list[Callable[[dict[str, Any]], None]] = []  # told of every broadcast (push.py)
 
     def __len__(self) -> int:
         return len(self.clients)
 
     def broadcast(self, message: dict[str, Any]) -> None:
         self.broadcast_text(json.dumps(message, ensure_ascii=False))
-        for observer in self.observers:
-            observer(message)
 
     def broadcast_text(self, text: str) -> None:
         for client in list(self.clients):

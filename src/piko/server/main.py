@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import ipaddress
 import logging
 import os
 import signal
 import socket
+import ssl
 import stat
 import sys
 from collections.abc import Callable
@@ -22,6 +24,7 @@ from piko.server import connections
 from piko.server.app import create_app
 from piko.server.guard import Access
 from piko.server.store import Store
+from piko.server.tls import Tls, TlsError, context, plan
 
 log = logging.getLogger("piko.server")
 
@@ -142,6 +145,23 @@ class _Server(uvicorn.Server):
     """uvicorn's server, releasing long-polling hooks as soon as a shutdown is asked for."""
 
     on_exit: list[Callable[[], None]]  # set before run()
+    tls: ssl.SSLContext | None = None  # for the TCP listener only: the Unix socket stays plain
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        if self.tls is None or not sockets:
+            return await super().startup(sockets)
+        tcp, *plain = sockets
+        await super().startup(plain)  # uvicorn would put its one `ssl` on every socket it is given
+        if self.should_exit:
+            return
+        config = self.config
+        server = await asyncio.get_running_loop().create_server(
+            lambda: config.http_protocol_class(config=config, server_state=self.server_state,  # type: ignore[call-arg]
+                                               app_state=self.lifespan.state),
+            sock=tcp, ssl=self.tls, backlog=config.backlog,
+            # a client that stalls in the TLS handshake is dropped as one that stalls in its headers
+            ssl_handshake_timeout=connections._setting("PIKO_HEADER_TIMEOUT", connections.HEADER_TIMEOUT))
+        self.servers.append(server)
 
     def handle_exit(self, sig: int, frame: Any) -> None:
         # Like uvicorn's, except that the signal is not raised again after the graceful shutdown:
@@ -154,15 +174,34 @@ class _Server(uvicorn.Server):
             self.should_exit = True
 
 
-def serve(host: str, port: int, home: Path, *, allowed_hosts: tuple[str, ...] = (),
-          access_log: bool = False, out: TextIO = sys.stdout) -> None:
+def https(remote: bool, cert: Path | None, key: Path | None, home: Path,
+          host: str | None) -> tuple[str, Tls | None, ssl.SSLContext | None]:
+    """Where to listen, and with which certificate: plain HTTP only on loopback (StartupError otherwise)."""
+    try:
+        tls = plan(remote, cert, key, home)
+        ctx = context(tls) if tls is not None else None
+    except TlsError as e:
+        raise StartupError(f"refusing to start: {e}") from None
+    host = host or (tls.address if tls and tls.address else "0.0.0.0" if remote else config.DEFAULT_HOST)
+    if tls is None and not is_loopback(host):
+        raise StartupError(f"refusing to listen on {host} without TLS: the token, the requests and your "
+                           "answers would cross the network in clear. Give --cert FILE --key FILE (or "
+                           "--remote with tailscale installed), or listen on 127.0.0.1 and use an SSH tunnel")
+    return host, tls, ctx
+
+
+def serve(host: str | None, port: int, home: Path, *, allowed_hosts: tuple[str, ...] = (),
+          access_log: bool = False, out: TextIO = sys.stdout, remote: bool = False,
+          cert: Path | None = None, key: Path | None = None) -> None:
     os.umask(0o077)  # the database, its WAL and the lock file are the owner's alone
     lock, token, store = open_state(home)
+    host, tls, tls_context = https(remote, cert, key, home, host)
     connections.raise_open_files_limit()
     sock = bind(host, port)
     unix_sock, unix_file = bind_unix(home)
     actual_port = sock.getsockname()[1]
-    access = Access.for_server(token, host, actual_port, allowed_hosts, token_path=home / config.TOKEN_FILE)
+    access = Access.for_server(token, host, actual_port, allowed_hosts, token_path=home / config.TOKEN_FILE,
+                               tls=tls is not None, public_name=tls.name if tls else None)
 
     from piko.server import startup  # spool ingestion and background watchers
 
@@ -178,8 +217,8 @@ def serve(host: str, port: int, home: Path, *, allowed_hosts: tuple[str, ...] = 
     print(f"Open in your browser: {url}/login#code={code}", file=out)
     print(f"  (it signs in one browser, once, within {within}; `piko login-url` prints a new link)", file=out)
     if not is_loopback(host):
-        print(f"WARNING: listening on {host}, beyond this machine. Anyone who can reach it and holds the "
-              "token can type into your agents' terminals. Prefer 127.0.0.1 and an SSH tunnel.", file=out)
+        print(f"Listening on {host} with HTTPS, beyond this machine: pair a phone with `piko pair` "
+              f"(its link starts {access.remote_url}).", file=out)
     out.flush()
 
     uv_config = uvicorn.Config(
@@ -197,6 +236,7 @@ def serve(host: str, port: int, home: Path, *, allowed_hosts: tuple[str, ...] = 
     )
     server = _Server(uv_config)
     server.on_exit = [orchestra.shutdown]
+    server.tls = tls_context
     try:
         server.run(sockets=[sock, unix_sock])  # on uvicorn's loop of choice: uvloop where installed
     finally:

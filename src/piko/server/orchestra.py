@@ -58,6 +58,8 @@ class Orchestra:
         self.courier = delivery.Courier(self.mailbox, self.panes, self._check_pending)
         self._background: set[asyncio.Task[None]] = set()
         self.event_keys = EventKeys(store.db)
+        # Told every announced change (e.g. server/targets.py); each must return at once and never raise.
+        self.observers: list[Callable[[ChangeKind, dict[str, Any]], None]] = []
 
     # ---- reading ---------------------------------------------------------------------------------
 
@@ -83,6 +85,8 @@ class Orchestra:
     def _announce(self, kind: ChangeKind, record: dict[str, Any]) -> None:
         self._snapshot = None
         self.hub.broadcast({"type": kind, "notification": record})
+        for observe in self.observers:
+            observe(kind, record)
 
     async def _write(self, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
         try:
@@ -101,10 +105,13 @@ class Orchestra:
 
     async def _close(self, record: dict[str, Any], status: Literal["resolved", "dismissed"], via: str,
                response: str | dict[str, str] | None = None,
-               response_type: str | None = None, *, inserts: tuple[dict[str, Any], ...] = ()) -> dict[str, Any]:
+               response_type: str | None = None, *, inserts: tuple[dict[str, Any], ...] = (),
+               answered_by: dict[str, Any] | None = None) -> dict[str, Any]:
         """Mark `record` resolved/dismissed: written (with `inserts`, in the same transaction), then in
         memory. The caller announces it."""
         changes = lifecycle.closing(record, status, via, self.clock(), response, response_type)
+        if answered_by is not None:
+            changes["answered_by"] = answered_by
         await self._write(list(inserts), [{**record, **changes}])
         record.update(changes)
         self.pending.pop(record["id"], None)
@@ -263,7 +270,7 @@ class Orchestra:
 
     # ---- answers ---------------------------------------------------------------------------------
 
-    async def respond(self, body: Any) -> dict[str, Any]:
+    async def respond(self, body: Any, answered_by: dict[str, Any] | None = None) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise ApiRefusal(400, "bad_request", "the body must be a JSON object")
         id = body.get("notification_id")
@@ -294,7 +301,8 @@ class Orchestra:
                 self._inflight.pop(id, None)
                 record.pop("typing_since", None)
                 try:
-                    await self._close(record, "resolved", via, answer_response(plan), answer_type(plan))
+                    await self._close(record, "resolved", via, answer_response(plan), answer_type(plan),
+                                      answered_by=answered_by)
                 except ApiRefusal as e:  # delivered, but not recorded: say so, lest it be answered again
                     raise ApiRefusal(e.status, e.code, f"the answer was delivered ({via}) but could not be "
                                      f"recorded ({e.message}); do not answer it again: dismiss it once the "

@@ -217,17 +217,14 @@ class Push:
 
     # ---- what the orchestra announces ------------------------------------------------------------
 
-    def observe(self, message: dict[str, Any]) -> None:
-        """Called with every hub broadcast (on the event loop; never blocks, never raises into the orchestra)."""
+    def observe(self, kind: str, record: dict[str, Any]) -> None:
+        """Told every change the orchestra announces (on the event loop; never blocks, never raises)."""
         try:
-            self._observe(message)
+            self._observe(kind, record)
         except Exception:
             log.exception("scheduling a push failed")
 
-    def _observe(self, message: dict[str, Any]) -> None:
-        kind, record = message.get("type"), message.get("notification")
-        if not isinstance(record, dict) or "id" not in record:
-            return
+    def _observe(self, kind: str, record: dict[str, Any]) -> None:
         id = record["id"]
         if kind == "created" and record.get("status") == "pending":
             self.pending[id] = record

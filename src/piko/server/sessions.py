@@ -6,6 +6,8 @@ cookie) and sends it as `Authorization: Bearer` (on the WebSocket: as a `Sec-Web
 
 - A login code is good once, for `PIKO_LOGIN_LINK_SECONDS` (default 300 s); codes live in memory only, so a
   restart ends every unused link.
+- A pairing code (`piko pair`) is a login code for a named device, good for at most MAX_PAIRING_SECONDS;
+  the session it makes has kind "device" and that name, and is listed and revoked like any other.
 - A session lives in SQLite as the SHA-256 of its credential, never the credential. It ends after
   IDLE_SECONDS without use or ABSOLUTE_SECONDS after sign-in, whichever comes first, when it is revoked, or
   when the token changes: each row carries a tag derived from the token it was made under, and rows of
@@ -32,6 +34,9 @@ TOUCH_EVERY = 60.0  # last use is written at most this often per session
 DEFAULT_LOGIN_LINK_SECONDS = 300
 MAX_LOGIN_CODES = 100  # unused codes kept at once; the oldest go first
 USER_AGENT_MAX = 200
+NAME_MAX = 60
+DEFAULT_PAIRING_SECONDS = 120
+MAX_PAIRING_SECONDS = 600
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS browser_sessions (
@@ -41,9 +46,13 @@ CREATE TABLE IF NOT EXISTS browser_sessions (
     created_at   REAL NOT NULL,
     last_seen_at REAL NOT NULL,
     expires_at   REAL NOT NULL,
-    user_agent   TEXT NOT NULL
+    user_agent   TEXT NOT NULL,
+    kind         TEXT NOT NULL DEFAULT 'browser',
+    name         TEXT NOT NULL DEFAULT ''
 );
 """
+ADDED_COLUMNS = {"kind": "TEXT NOT NULL DEFAULT 'browser'", "name": "TEXT NOT NULL DEFAULT ''"}
+COLUMNS = "id, created_at, last_seen_at, expires_at, user_agent, kind, name"
 
 
 def login_link_seconds() -> int:
@@ -60,6 +69,11 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def clean_name(text: str) -> str:
+    """A device name as shown: printable characters only, at most NAME_MAX."""
+    return "".join(c for c in text if c.isprintable()).strip()[:NAME_MAX]
+
+
 def token_tag(token: str) -> str:
     return hmac.new(token.encode(), b"piko-browser-sessions-v1", hashlib.sha256).hexdigest()[:32]
 
@@ -71,6 +85,8 @@ class Session:
     last_seen_at: float
     expires_at: float
     user_agent: str
+    kind: str = "browser"  # "browser" (a login link) or "device" (paired with `piko pair`)
+    name: str = ""
 
     @property
     def ends_at(self) -> float:
@@ -80,7 +96,15 @@ class Session:
     def public(self) -> dict[str, Any]:
         return {"id": self.id, "created_at": iso(self.created_at), "last_seen_at": iso(self.last_seen_at),
                 "expires_at": iso(self.expires_at), "idle_expires_at": iso(self.last_seen_at + IDLE_SECONDS),
-                "user_agent": self.user_agent}
+                "user_agent": self.user_agent, "kind": self.kind, "name": self.name or None}
+
+
+@dataclass(frozen=True)
+class Code:
+    """An unused login code: when it expires, and the device name when it is a pairing."""
+
+    expires_at: float
+    device: str | None = None
 
 
 class Sessions:
@@ -91,39 +115,48 @@ class Sessions:
         self.db = db
         self.clock = clock
         self.link_seconds = link_seconds if link_seconds is not None else login_link_seconds()
-        self.codes: dict[str, float] = {}  # hash of an unused code -> when it expires
+        self.codes: dict[str, Code] = {}  # hash of an unused code -> when it expires, for whom
         self.db.executescript(SCHEMA)
+        have = {r[1] for r in self.db.execute("PRAGMA table_info(browser_sessions)")}
+        for column, spec in ADDED_COLUMNS.items():  # a table made before devices were paired
+            if column not in have:
+                self.db.execute(f"ALTER TABLE browser_sessions ADD COLUMN {column} {spec}")
         self.tag = token_tag(token)
         self.db.execute("DELETE FROM browser_sessions WHERE token_tag != ?", (self.tag,))
         self.sweep()
 
     # ---- login codes ---------------------------------------------------------------------------
 
-    def new_login_code(self) -> tuple[str, float]:
-        """A fresh one-time code and when it expires."""
+    def new_login_code(self, device: str | None = None, seconds: int | None = None) -> tuple[str, float]:
+        """A fresh one-time code and when it expires; with `device`, a pairing for a device of that name,
+        good for `seconds` (at most MAX_PAIRING_SECONDS)."""
         now = self.clock()
-        self.codes = {h: t for h, t in self.codes.items() if t > now}
+        self.codes = {h: c for h, c in self.codes.items() if c.expires_at > now}
         while len(self.codes) >= MAX_LOGIN_CODES:
-            del self.codes[min(self.codes, key=self.codes.__getitem__)]
+            del self.codes[min(self.codes, key=lambda h: self.codes[h].expires_at)]
         code = secrets.token_urlsafe(24)
-        expires = now + self.link_seconds
-        self.codes[_hash(code)] = expires
+        if device is None:
+            expires = now + self.link_seconds
+        else:
+            expires = now + min(seconds or DEFAULT_PAIRING_SECONDS, MAX_PAIRING_SECONDS)
+        self.codes[_hash(code)] = Code(expires, None if device is None else clean_name(device) or "device")
         return code, expires
 
     def redeem(self, code: str, user_agent: str = "") -> tuple[str, Session] | None:
         """Trade a code for a new session: (credential, session), or None if the code was used or expired."""
-        expires = self.codes.pop(_hash(code), None)
+        found = self.codes.pop(_hash(code), None)
         now = self.clock()
-        if expires is None or expires <= now:
+        if found is None or found.expires_at <= now:
             return None
         credential = CREDENTIAL_PREFIX + secrets.token_urlsafe(32)
         session = Session(secrets.token_hex(6), now, now, now + ABSOLUTE_SECONDS,
-                          "".join(c for c in user_agent[:USER_AGENT_MAX] if c.isprintable()))
+                          "".join(c for c in user_agent[:USER_AGENT_MAX] if c.isprintable()),
+                          "browser" if found.device is None else "device", found.device or "")
         self.db.execute(
             "INSERT INTO browser_sessions (id, secret_hash, token_tag, created_at, last_seen_at, expires_at,"
-            " user_agent) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " user_agent, kind, name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (session.id, _hash(credential), self.tag, session.created_at, session.last_seen_at,
-             session.expires_at, session.user_agent),
+             session.expires_at, session.user_agent, session.kind, session.name),
         )
         return credential, session
 
@@ -134,7 +167,7 @@ class Sessions:
         if not credential.startswith(CREDENTIAL_PREFIX):
             return None
         row = self.db.execute(
-            "SELECT id, created_at, last_seen_at, expires_at, user_agent FROM browser_sessions"
+            f"SELECT {COLUMNS} FROM browser_sessions"
             " WHERE secret_hash = ? AND token_tag = ?", (_hash(credential), self.tag)).fetchone()
         if row is None:
             return None
@@ -155,7 +188,7 @@ class Sessions:
         """Every session that has not ended, newest first."""
         self.sweep()
         rows = self.db.execute(
-            "SELECT id, created_at, last_seen_at, expires_at, user_agent FROM browser_sessions"
+            f"SELECT {COLUMNS} FROM browser_sessions"
             " ORDER BY created_at DESC")
         return [Session(*r) for r in rows]
 

@@ -9,11 +9,17 @@
  *   modal.js        the response modal; per kind: permission.js, question.js, idle.js, notice.js
  *                   (choices.js, tooldetails.js), its terminal: preview.js
  *   keyboard.js     shortcuts and help
+ *   fleet.js        the fleet view: every agent (fleetstate.js, fleetcard.js, fleettime.js); one agent's
+ *                   panel with its terminal, instruction box and timeline: fleetpanel.js
  *   dom.js, marks.js, labels.js, time.js    shared helpers
  */
 
 import { probeSocket, connect, reconnectIfClosed, reconnectNow, sendPresence, signOut } from './connection.js';
+import { bindDevices } from './devices.js';
 import { $ } from './dom.js';
+import { bindFleet, renderFleet } from './fleet.js';
+import { bindSessionPanel, onVisible, renderSession } from './fleetpanel.js';
+import { startTicking } from './fleettime.js';
 import { renderConn, renderHeader, showLoginOrigin } from './header.js';
 import { refreshLongWaits, renderList } from './inbox.js';
 import { onKeyDown, openHelp } from './keyboard.js';
@@ -37,6 +43,8 @@ function render() {
   renderConn();
   renderList();
   renderModalFooterState();
+  renderFleet();
+  renderSession();
 }
 
 function announce(n) {
@@ -106,6 +114,7 @@ function bindEvents() {
   $('group-toggle').addEventListener('click', toggleGroup);
   $('enable-notifications').addEventListener('click', enableNotifications);
   $('sign-out').addEventListener('click', signOut);
+  bindDevices();
   // Another tab of this origin signed in: connect with its session now.
   window.addEventListener('storage', (e) => { if (e.key === SESSION_KEY && e.newValue) reconnectNow(); });
 
@@ -116,6 +125,7 @@ function bindEvents() {
     reconnectNow();
     refreshAges();
     if (state.modal && !state.modal.gone) pollPreview(state.modal);
+    onVisible();
   });
   window.addEventListener('online', reconnectNow);
   window.addEventListener('offline', probeSocket);
@@ -128,7 +138,10 @@ showLoginOrigin();
 listenToState();
 bindEvents();
 bindPush();
+bindFleet();
+bindSessionPanel();
 render();
+startTicking();
 setInterval(refreshAges, AGE_REFRESH_MS);
 connect();
 registerWorker();

@@ -7,6 +7,7 @@
  */
 
 import { api } from './api.js';
+import { applySessions, upsertSession } from './fleetstate.js';
 import { isObject } from './marks.js';
 import { presenceMessage } from './push.js';
 import { forgetCredential, sessionCredential } from './session.js';
@@ -183,7 +184,9 @@ function handleMessage(raw) {
     case 'snapshot':
       socket.failures = 0;
       applySnapshot(Array.isArray(msg.notifications) ? msg.notifications : []);
+      applySessions(msg.sessions); // none from a server without session tracking
       break;
+    case 'session': upsertSession(msg.session); break;
     case 'created':
     case 'updated': upsertRequest(msg.notification); break;
     case 'resolved':

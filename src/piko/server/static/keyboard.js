@@ -1,8 +1,12 @@
-/* Keyboard: j/k and arrows move between cards, Enter opens, n opens the oldest, s sorts, ? helps; in a
- * request 1-9 pick an option, Enter sends the reply, Ctrl/Cmd+Enter sends or submits. */
+/* Keyboard: j/k and arrows move between cards (requests, or agents in the fleet), Enter opens, f switches
+ * between the inbox and the fleet, n opens the oldest, s sorts, ? helps; in a request 1-9 pick an option,
+ * Enter sends the reply, Ctrl/Cmd+Enter sends or submits. */
 
 import { optionButtons } from './choices.js';
 import { $, isTypingTarget } from './dom.js';
+import { sessionCards } from './fleet.js';
+import { openSession, sessionOpen } from './fleetpanel.js';
+import { fleet, toggleView } from './fleetstate.js';
 import { cards } from './inbox.js';
 import { openModal, openNext, sendText, submitAnswers } from './modal.js';
 import { denyButton } from './permission.js';
@@ -15,7 +19,7 @@ export function openHelp() {
 }
 
 function moveCardFocus(delta) {
-  const list = cards();
+  const list = fleet.view === 'fleet' ? sessionCards() : cards();
   if (!list.length) return false;
   const index = list.indexOf(document.activeElement);
   let next;
@@ -30,22 +34,26 @@ function moveCardFocus(delta) {
 
 export function onKeyDown(e) {
   if ($('help').open) return; // the help dialog closes with Esc (native) or its button
+  if (sessionOpen() && !state.modal) return; // the session panel: Esc closes it, its box takes Enter
   if (state.modal) {
     onModalKey(e);
     return;
   }
   if (isTypingTarget(e.target) || e.altKey || e.ctrlKey || e.metaKey) return;
   const onCard = e.target instanceof Element && e.target.classList.contains('request-card');
+  const onSession = e.target instanceof Element && e.target.classList.contains('session-card');
   let handled = true;
   switch (e.key) {
     case 'j': case 'ArrowDown': handled = moveCardFocus(1); break;
     case 'k': case 'ArrowUp': handled = moveCardFocus(-1); break;
-    case 'Home': handled = onCard && moveCardFocus(-Infinity); break;
-    case 'End': handled = onCard && moveCardFocus(Infinity); break;
+    case 'Home': handled = (onCard || onSession) && moveCardFocus(-Infinity); break;
+    case 'End': handled = (onCard || onSession) && moveCardFocus(Infinity); break;
     case 'Enter': case ' ':
-      handled = onCard;
+      handled = onCard || onSession;
       if (onCard) openModal(e.target.dataset.id);
+      if (onSession) openSession(e.target.dataset.id);
       break;
+    case 'f': toggleView(); break;
     case 'n': openNext(); break;
     case 's': toggleSort(); break;
     case '?': openHelp(); break;
@@ -94,7 +102,8 @@ function onModalKey(e) {
   }
 }
 
-/** Ctrl/Cmd+Enter: send the reply if there is one, else submit the answers, else deny with the message. */
+/** Ctrl/Cmd+Enter: send the reply if there is one, else submit the answers, else deny with the message
+ * (or keep planning with the feedback). */
 function primaryAction(target) {
   if ($('response-text').value.trim()) {
     sendText();
@@ -107,6 +116,11 @@ function primaryAction(target) {
   if (target === $('deny-message')) {
     const deny = denyButton();
     if (deny) deny.click();
+    return;
+  }
+  if (target && target.id === 'plan-feedback') {
+    const keep = $('modal-options').querySelector('button.option[data-plan="keep"]');
+    if (keep && !keep.disabled) keep.click();
     return;
   }
   sendText(); // says "Type a reply first"

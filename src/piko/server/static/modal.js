@@ -11,7 +11,8 @@
  *   busy: false,             // an answer is on its way
  *   goneWhileBusy: null,     // resolved/dismissed message that came while busy
  *   signature,               // what the details were drawn from (no redraw unless it changes)
- *   selections: Map,         // question index -> Set of labels
+ *   selections: Map,         // question index -> Set of labels (question.js also keeps others, reviewing)
+ *   grants: null | Set,      // the "don't ask again" suggestions ticked (suggestions.js)
  *   preview,                 // preview.js's polling state
  * }
  */
@@ -25,7 +26,7 @@ import { isObject, oneLine } from './marks.js';
 import { notice } from './notice.js';
 import { permission } from './permission.js';
 import { freshPreview, pollPreview, stopPreview } from './preview.js';
-import { collectAnswers, question, updateSubmitState } from './question.js';
+import { question, reviewOrSend, updateSubmitState } from './question.js';
 import { forget, isPending, oldestPending, scheduleRender, state } from './state.js';
 import { ageText, timeOf } from './time.js';
 
@@ -33,6 +34,12 @@ const KINDS = { permission, question, idle, notice };
 
 function kindModule(n) {
   return KINDS[kindOf(n)];
+}
+
+/** Whether the request is answered with a typed reply (a view may decide per record). */
+function typedFor(n) {
+  const typed = kindModule(n).typed;
+  return typeof typed === 'function' ? typed(n) : typed;
 }
 
 export function openModal(id) {
@@ -46,7 +53,7 @@ export function openModal(id) {
   if (state.modal) teardownModal();
   const modal = {
     id, record, gone: null, busy: false, goneWhileBusy: null, signature: null, selections: new Map(),
-    preview: freshPreview(),
+    grants: null, preview: freshPreview(),
   };
   state.modal = modal;
   $('response-text').value = state.drafts.get(id) || '';
@@ -62,7 +69,7 @@ export function openModal(id) {
 
 /** Never put focus on an answer button on open: a held or repeated Enter must not approve anything. */
 function focusModalStart(modal) {
-  if (kindModule(modal.record).typed && finePointer()) {
+  if (typedFor(modal.record) && finePointer()) {
     $('response-text').focus();
     return;
   }
@@ -122,7 +129,8 @@ function renderModal() {
   age.textContent = ageText(n);
   // How a choice will travel: straight to Claude through its waiting hook, or pressed as a key.
   const route = $('modal-route');
-  route.hidden = view.typed;
+  const typed = typedFor(n);
+  route.hidden = typed || n.kind === 'notice'; // a notice is answered by nobody
   route.dataset.route = n.hook_waiting ? 'hook' : 'keys';
   route.textContent = n.hook_waiting ? 'answer goes straight to Claude' : 'answer is typed into the terminal';
   route.title = n.hook_waiting
@@ -131,9 +139,9 @@ function renderModal() {
   $('modal-title').textContent = view.title(n);
   $('modal-subtitle').textContent = view.subtitle(n);
   $('reply-label').textContent = 'Your reply (typed into the terminal)';
-  for (const node of [$('reply-label'), $('response-text'), $('send')]) node.hidden = !view.typed;
+  for (const node of [$('reply-label'), $('response-text'), $('send')]) node.hidden = !typed;
 
-  const signature = JSON.stringify([n.kind, n.tool_name, n.tool_input, n.options, n.message, n.title]);
+  const signature = JSON.stringify([n.kind, n.tool_name, n.tool_input, n.options, n.message, n.title, n.detail, n.suggestions]);
   if (signature !== modal.signature) {
     modal.signature = signature;
     $('modal-details').replaceChildren(...view.details(n));
@@ -148,9 +156,24 @@ function renderAnswerControls(modal, view) {
   $('questions').replaceChildren();
   $('deny-message-row').hidden = true;
   $('submit-answers').hidden = true;
-  view.answers(modal.record, { modal, respond: (body) => respond(modal, body) });
+  view.answers(modal.record, answerContext(modal, view));
   numberOptionButtons();
   refocusOption(focused);
+}
+
+/** What a view's answer controls may do: send a body, say what is missing, redraw themselves. */
+function answerContext(modal, view) {
+  return {
+    modal,
+    respond: (body) => respond(modal, body),
+    fail: (text) => showModalError({ text, code: 'incomplete' }),
+    redraw: () => {
+      if (state.modal !== modal) return;
+      showModalError(null);
+      renderAnswerControls(modal, view);
+      renderModalFooterState();
+    },
+  };
 }
 
 /** Lock the controls while an answer is on its way or after the request left; offer the next one. */
@@ -274,16 +297,14 @@ export function sendText() {
   respond(modal, { notification_id: modal.id, response: text });
 }
 
-/** Submit the chosen answers of a question with several parts (or a multiple choice). */
+/** The answers of a question with several parts (a multiple choice, words of its own): the first
+ * press shows them for review, the second sends them. */
 export function submitAnswers() {
   const modal = state.modal;
   if (!modal || modal.busy || modal.gone || $('submit-answers').hidden) return;
-  const answers = collectAnswers(modal);
-  if (!answers) {
+  if (!reviewOrSend(modal, answerContext(modal, kindModule(modal.record)))) {
     showModalError({ text: 'Answer every question first.', code: 'incomplete' });
-    return;
   }
-  respond(modal, { notification_id: modal.id, answers });
 }
 
 /** Run a POST/DELETE for the open modal: lock it, then close on success or show the error. */

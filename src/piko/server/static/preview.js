@@ -9,19 +9,26 @@ import { state } from './state.js';
 
 const PREVIEW_EVERY_MS = 1000;
 
-/** The preview state a new modal starts with (kept on the modal object). */
-export function freshPreview() {
-  $('preview').textContent = '';
-  setPreviewStatus('Loading…', 'muted');
-  return { timer: null, text: null, stopped: false, seq: 0 };
+/** The preview state a new modal starts with (kept on the modal object). `nodes`: where it is shown
+ * (the response modal's, or the fleet's session panel's). */
+export function freshPreview(nodes = { pre: $('preview'), status: $('preview-status') }) {
+  const preview = { timer: null, text: null, stopped: false, seq: 0, pre: nodes.pre, status: nodes.status };
+  preview.pre.textContent = '';
+  setPreviewStatus(preview, 'Loading…', 'muted');
+  return preview;
+}
+
+/** Still shown: the open modal, or an owner that says so itself (the fleet's session panel). */
+function isShown(modal) {
+  return modal.isShown ? modal.isShown() : state.modal === modal;
 }
 
 export function stopPreview(modal) {
   clearTimeout(modal.preview.timer);
 }
 
-function setPreviewStatus(text, tone) {
-  const node = $('preview-status');
+function setPreviewStatus(preview, text, tone) {
+  const node = preview.status;
   node.textContent = text;
   node.dataset.tone = tone || '';
 }
@@ -29,12 +36,12 @@ function setPreviewStatus(text, tone) {
 /** Poll `modal`'s pane now, then every second until it is closed, gone or there is no pane. */
 export async function pollPreview(modal) {
   const preview = modal.preview;
-  if (state.modal !== modal || preview.stopped) return;
+  if (!isShown(modal) || preview.stopped) return;
   clearTimeout(preview.timer);
   const seq = ++preview.seq; // one polling loop per modal, whatever restarted it
   if (!document.hidden) {
     const result = await api('GET', `${requestPath(modal.id)}/screen`);
-    if (state.modal !== modal || seq !== preview.seq) return;
+    if (!isShown(modal) || seq !== preview.seq) return;
     showPreviewResult(modal, result);
     if (preview.stopped) return;
   }
@@ -47,33 +54,33 @@ function showPreviewResult(modal, result) {
     const lines = Array.isArray(result.data.lines) ? result.data.lines.map(asText) : [];
     while (lines.length && !lines[lines.length - 1].trim()) lines.pop();
     updatePreviewText(modal, lines.join('\n'));
-    if (result.data.pane_alive !== false) setPreviewStatus('Live', 'ok');
-    else if (!modal.record.tmux_target) setPreviewStatus('No tmux pane: this request came from outside tmux', 'muted');
-    else setPreviewStatus("The agent's pane is gone", 'error');
+    if (result.data.pane_alive !== false) setPreviewStatus(modal.preview, 'Live', 'ok');
+    else if (!modal.record.tmux_target) setPreviewStatus(modal.preview, 'No tmux pane: this request came from outside tmux', 'muted');
+    else setPreviewStatus(modal.preview, "The agent's pane is gone", 'error');
     return;
   }
   if (result.network) {
-    setPreviewStatus('Preview unavailable, retrying…', 'warn');
+    setPreviewStatus(modal.preview, 'Preview unavailable, retrying…', 'warn');
     return;
   }
   const failure = describeFailure(result);
   if (failure.code === 'no_pane') {
-    setPreviewStatus('No tmux pane is known for this request', 'muted');
+    setPreviewStatus(modal.preview, 'No tmux pane is known for this request', 'muted');
     modal.preview.stopped = true;
   } else if (failure.code === 'pane_gone') {
-    setPreviewStatus("The agent's pane is gone", 'error');
+    setPreviewStatus(modal.preview, "The agent's pane is gone", 'error');
   } else if (failure.code === 'not_found') {
-    setPreviewStatus('piko server no longer knows this request', 'muted');
+    setPreviewStatus(modal.preview, 'piko server no longer knows this request', 'muted');
     modal.preview.stopped = true;
   } else {
-    setPreviewStatus(failure.text, 'error');
+    setPreviewStatus(modal.preview, failure.text, 'error');
   }
 }
 
 /** Show the pane's text; stay at the bottom unless the person scrolled up to read. */
 function updatePreviewText(modal, text) {
   if (modal.preview.text === text) return;
-  const pre = $('preview');
+  const pre = modal.preview.pre;
   const first = modal.preview.text === null;
   const atBottom = pre.scrollHeight - pre.scrollTop - pre.clientHeight < 24;
   modal.preview.text = text;
