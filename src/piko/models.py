@@ -289,14 +289,21 @@ class Pong(msgspec.Struct, tag_field="type", tag="pong"):
     pass
 
 
+class Presence(msgspec.Struct, tag_field="type", tag="presence", kw_only=True):
+    """The page's inbox is (or is no longer) in a visible tab: no Web Push while one is (server/push.py)."""
+
+    visible: bool
+
+
 ServerMessage = Snapshot | Created | Updated | Resolved | Dismissed | SessionChanged | Pong
+ClientMessage = Ping | Presence
 ChangeKind = Literal["created", "updated", "resolved", "dismissed"]
 
 
 def api_schema() -> dict[str, Any]:
     """The JSON Schema of the API's bodies (`GET /api/schema`)."""
     types: tuple[Any, ...] = (HookEvent, NotifyAnswer, RespondBody, RespondAnswer, Record, ErrorBody,
-                              WaitLine, ServerMessage, Ping, NotifyTargetBody, NotifyTarget, SessionList,
+                              WaitLine, ServerMessage, ClientMessage, NotifyTargetBody, NotifyTarget, SessionList,
                               SessionDetail)
     (refs, components) = msgspec.json.schema_components(types, ref_template="#/$defs/{name}")
     names = ("HookEvent", "NotifyAnswer", "RespondBody", "RespondAnswer", "Record", "ErrorBody", "WaitLine",

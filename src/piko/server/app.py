@@ -34,6 +34,7 @@ from piko.server.guard import Access, Guard, browser_session, ws_subprotocol
 from piko.server.hub import Hub
 from piko.server.orchestra import Clock, Orchestra, now
 from piko.server.parts import Parts, parts
+from piko.server.push import KEY_FILE, Push, routes as push_routes
 from piko.server.sessions import Sessions
 from piko.server.store import Store
 from piko.server.waitkeys import WaitKeys
@@ -83,6 +84,15 @@ async def index(request: Request) -> Response:
 
 async def login_page(request: Request) -> Response:
     return FileResponse(STATIC / "login.html", headers=NO_CACHE)
+
+
+async def service_worker(request: Request) -> Response:
+    # From the root, so its scope is the whole origin (server/static/sw.js).
+    return FileResponse(STATIC / "sw.js", media_type="text/javascript", headers=NO_CACHE)
+
+
+async def manifest(request: Request) -> Response:
+    return FileResponse(STATIC / "manifest.webmanifest", media_type="application/manifest+json")
 
 
 async def health(request: Request) -> Response:
@@ -225,6 +235,8 @@ async def http_error(request: Request, exc: Exception) -> Response:
 ROUTES = [
     Route("/", index),
     Route("/login", login_page),
+    Route("/sw.js", service_worker),
+    Route("/manifest.webmanifest", manifest),
     Route("/api/health", health),
     Route("/api/hello", hello),
     Route("/api/schema", schema),
@@ -257,9 +269,11 @@ class App(Starlette):
             for task in background:
                 task.cancel()
             the.hub.close_all()
+            the.push.close()
             the.orchestra.shutdown()
 
-        super().__init__(routes=[*ROUTES[:2], *auth.ROUTES, *ROUTES[2:], *targets.routes(the.notifier, read_json)],
+        super().__init__(routes=[*ROUTES[:2], *auth.ROUTES, *ROUTES[2:], *targets.routes(the.notifier, read_json),
+                                 *push_routes(the.push)],
                          exception_handlers={ApiRefusal: api_refusal, HTTPException: http_error},
                          lifespan=lifespan)
         self.state.parts = the
@@ -286,8 +300,12 @@ def create_app(store: Store, access: Access, *, on_startup: list[StartupStep] | 
     orchestra = Orchestra(store, hub, panes=panes, clock=clock)
     notifier = targets.Notifier(targets.Targets(store.db), orchestra.pending.__contains__)
     orchestra.observers.append(notifier.observe)
-    the = Parts(store=store, orchestra=orchestra, hub=hub, sessions=Sessions(store.db, access.token),
-                wait_keys=WaitKeys(store.db), access=access, notifier=notifier)
+    sessions = Sessions(store.db, access.token)
+    pusher = Push(store.db, Path(store.path).parent / KEY_FILE, sessions, hub)
+    orchestra.observers.append(pusher.observe)
+    the = Parts(store=store, orchestra=orchestra, hub=hub, sessions=sessions,
+                wait_keys=WaitKeys(store.db), access=access, notifier=notifier,
+                push=pusher)
     return App(the, on_startup or [])
 
 

@@ -24,7 +24,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from piko.server.headers import secured
 from piko.server.sessions import Session, Sessions
 
-PUBLIC_PATHS = ("/api/health", "/api/hello", "/favicon.ico", "/api/auth/login")
+PUBLIC_PATHS = ("/api/health", "/api/hello", "/favicon.ico", "/api/auth/login",
+                "/sw.js", "/manifest.webmanifest")  # the installable app's worker and manifest
 PUBLIC_PREFIXES = ("/static/",)
 PAGE_PATHS = ("/", "/login")  # static pages: their script asks for data with the browser's credential
 CLOSE_UNAUTHORIZED = 4401

@@ -29,7 +29,7 @@ def csp(host: str | None, tls: bool = False) -> bytes:
     connect = "'self'" + (f" {'wss' if tls else 'ws'}://{host}" if host else "")
     return ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
             f"connect-src {connect}; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; "
-            "object-src 'none'").encode()
+            "object-src 'none'; worker-src 'self'; manifest-src 'self'").encode()
 
 
 def secured(send: Send, host: str | None, tls: bool = False) -> Send:

@@ -30,6 +30,7 @@ class Subscriber:
         self.queue: asyncio.Queue[str] = asyncio.Queue(limit)
         self.writer: asyncio.Task[None] | None = None
         self.closer: asyncio.Task[None] | None = None
+        self.visible = False  # the page says its inbox is in a visible tab (server/push.py holds back)
 
     def offer(self, text: str) -> bool:
         """Queue `text` without waiting; False when the client has fallen too far behind."""
@@ -132,5 +133,8 @@ class Hub:
                 continue
             if isinstance(data, dict) and data.get("type") == "ping":
                 client.offer('{"type":"pong"}')
+            elif isinstance(data, dict) and data.get("type") == "presence" and isinstance(data.get("visible"), bool):
+                client.visible = data["visible"]
             else:
-                client.close(CLOSE_UNSUPPORTED, 'unknown message; the only one a client sends is {"type":"ping"}')
+                client.close(CLOSE_UNSUPPORTED, 'unknown message; a client sends {"type":"ping"} or '
+                                                '{"type":"presence","visible":true|false}')

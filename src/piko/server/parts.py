@@ -11,6 +11,7 @@ from starlette.websockets import WebSocket
 from piko.server.guard import Access
 from piko.server.hub import Hub
 from piko.server.orchestra import Orchestra
+from piko.server.push import Push
 from piko.server.sessions import Sessions
 from piko.server.store import Store
 from piko.server.targets import Notifier
@@ -28,6 +29,7 @@ class Parts:
     wait_keys: WaitKeys
     access: Access
     notifier: Notifier
+    push: Push
 
 
 def parts(request: Request | WebSocket) -> Parts:

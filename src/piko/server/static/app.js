@@ -5,6 +5,7 @@
  *   state.js        the pending requests, changed by the server's messages        (prefs.js)
  *   header.js, inbox.js                     the page and its cards
  *   toasts.js, notifications.js             a new request: toast, desktop notification when hidden
+ *   push.js         service worker (sw.js: offline shell, Web Push), presence, the "Phone alerts" panel
  *   modal.js        the response modal; per kind: permission.js, question.js, idle.js, notice.js
  *                   (choices.js, tooldetails.js), its terminal: preview.js
  *   keyboard.js     shortcuts and help
@@ -13,7 +14,7 @@
  *   dom.js, marks.js, labels.js, time.js    shared helpers
  */
 
-import { probeSocket, connect, reconnectIfClosed, reconnectNow, signOut } from './connection.js';
+import { probeSocket, connect, reconnectIfClosed, reconnectNow, sendPresence, signOut } from './connection.js';
 import { bindDevices } from './devices.js';
 import { $ } from './dom.js';
 import { bindFleet, renderFleet } from './fleet.js';
@@ -28,6 +29,7 @@ import {
 } from './modal.js';
 import { closeDesktopNote, desktopNotify, enableNotifications, renderNotifyButton } from './notifications.js';
 import { pollPreview } from './preview.js';
+import { bindPush, registerWorker } from './push.js';
 import { SESSION_KEY } from './session.js';
 import { listen, state, toggleGroup, toggleSort } from './state.js';
 import { refreshAgeLabels } from './time.js';
@@ -118,6 +120,7 @@ function bindEvents() {
 
   document.addEventListener('keydown', onKeyDown);
   document.addEventListener('visibilitychange', () => {
+    sendPresence();
     if (document.hidden) return;
     reconnectNow();
     refreshAges();
@@ -134,9 +137,11 @@ function bindEvents() {
 showLoginOrigin();
 listenToState();
 bindEvents();
+bindPush();
 bindFleet();
 bindSessionPanel();
 render();
 startTicking();
 setInterval(refreshAges, AGE_REFRESH_MS);
 connect();
+registerWorker();

@@ -9,6 +9,7 @@
 import { api } from './api.js';
 import { applySessions, upsertSession } from './fleetstate.js';
 import { isObject } from './marks.js';
+import { presenceMessage } from './push.js';
 import { forgetCredential, sessionCredential } from './session.js';
 import { applySnapshot, removeRequest, setConn, signedOut, state, upsertRequest } from './state.js';
 
@@ -60,6 +61,7 @@ export function connect() {
     if (generation !== socket.generation) return;
     socket.lastMessageAt = Date.now();
     startPing();
+    sendPresence();
   };
   ws.onmessage = (ev) => {
     if (generation !== socket.generation) return;
@@ -141,6 +143,13 @@ function forceReconnect() {
   socket.failures += 1;
   setConn(socket.failures >= OFFLINE_AFTER_FAILURES ? 'offline' : 'reconnecting');
   connect();
+}
+
+/** Tell the server whether this inbox is in a visible tab (it holds back Web Push while one is). */
+export function sendPresence() {
+  const ws = socket.ws;
+  if (!ws || ws.readyState !== WebSocket.OPEN) return;
+  try { ws.send(presenceMessage()); } catch (_) { /* close event follows */ }
 }
 
 function sendPing() {

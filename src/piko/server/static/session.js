@@ -1,8 +1,11 @@
 /* This browser's session with piko server: the credential a one-time login link was traded for.
  *
  * It is kept in localStorage, which only pages of this exact origin (scheme, host and port) can read, and
- * sent as Authorization: Bearer (fetch) or as a WebSocket subprotocol; never as a cookie.
+ * sent as Authorization: Bearer (fetch) or as a WebSocket subprotocol; never as a cookie. A copy goes to
+ * IndexedDB (credstore.js) for the service worker, which answers notification actions with it.
  */
+
+import { copyCredential, dropCredential } from './credstore.js';
 
 export const SESSION_KEY = 'piko.orchestra.session';
 
@@ -15,6 +18,7 @@ export function sessionCredential() {
 export function storeCredential(session) {
   try {
     window.localStorage.setItem(SESSION_KEY, session);
+    copyCredential(session);
     return true;
   } catch (_) {
     return false;
@@ -26,4 +30,5 @@ export function forgetCredential(used) {
   try {
     if (window.localStorage.getItem(SESSION_KEY) === used) window.localStorage.removeItem(SESSION_KEY);
   } catch (_) { /* storage unavailable */ }
+  dropCredential(used);
 }
