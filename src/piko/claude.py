@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from piko import names
-from piko.models import Answers, Decision, Kind
+from piko.models import Answers, Decision, Kind, PlanChoice
 
 # Fields of a notify body that the record keeps as its own; everything else goes to `extra`.
 STRING_FIELDS = (
@@ -369,6 +369,17 @@ def key_for_decision(decision: str, options: list[tuple[str, str]]) -> str | Non
     return None
 
 
+def key_for_plan(mode: str, options: list[tuple[str, str]]) -> str | None:
+    """The key of a plan approval's option for `mode` (auto, manual, keep) on its screen."""
+    words = {"auto": ("auto", "accept edits"), "manual": ("manual", "default", "ask each time"),
+             "keep": ("tell claude", "no", "keep planning")}[mode]
+    for key, label in options:
+        low = label.lower()
+        if any(low.startswith(w) if w == "no" else w in low for w in words):
+            return key
+    return None
+
+
 def key_for_label(label: str, options: list[tuple[str, str]]) -> str | None:
     """The key of the option whose label is `label` on a question's screen."""
     for key, text in options:
@@ -379,10 +390,23 @@ def key_for_label(label: str, options: list[tuple[str, str]]) -> str | None:
 
 # ---- structured answers through a waiting PermissionRequest hook -----------------------------------
 
-def hook_decision(record: dict[str, Any], answer: Decision | Answers) -> dict[str, Any]:
-    """What a waiting PermissionRequest hook prints to give `answer` to the dialog."""
-    if isinstance(answer, Answers):
-        decision: dict[str, Any] = {
+# The mode a plan approval leaves plan mode in (a setMode permission update, for this session).
+PLAN_MODES = {"auto": "acceptEdits", "manual": "default"}
+
+
+def hook_decision(record: dict[str, Any], answer: Decision | PlanChoice | Answers) -> dict[str, Any]:
+    """What a waiting PermissionRequest hook prints to give `answer` to the dialog. Claude Code ignores
+    an allow of ExitPlanMode without `updatedInput` (seen on 2.1.328): it is given the input unchanged."""
+    if isinstance(answer, PlanChoice):
+        if answer.plan == "keep":
+            decision: dict[str, Any] = {"behavior": "deny",
+                                        "message": answer.message or "Keep planning (from Piko Orchestra)."}
+        else:
+            decision = {"behavior": "allow", "updatedInput": record.get("tool_input") or {},
+                        "updatedPermissions": [{"type": "setMode", "mode": PLAN_MODES[answer.plan],
+                                                "destination": "session"}]}
+    elif isinstance(answer, Answers):
+        decision = {
             "behavior": "allow",
             "updatedInput": {**(record.get("tool_input") or {}), "answers": answer.answers},
         }
@@ -390,9 +414,13 @@ def hook_decision(record: dict[str, Any], answer: Decision | Answers) -> dict[st
         decision = {"behavior": "deny", "message": answer.message or "Denied from Piko Orchestra."}
     else:
         decision = {"behavior": "allow"}
+        if record.get("tool_name") == "ExitPlanMode":
+            decision["updatedInput"] = record.get("tool_input") or {}
         suggestions = record.get("permission_suggestions") or []
         if answer.decision == "always" and suggestions:
-            # All of them, as Claude Code's own "don't ask again" option does for a file edit; the
-            # option's label says what they grant (describe_suggestions).
-            decision["updatedPermissions"] = suggestions
+            # The chosen ones, else all of them, as Claude Code's own "don't ask again" option does for
+            # a file edit; the record's `suggestions` say what each grants.
+            chosen = answer.suggestions
+            decision["updatedPermissions"] = (suggestions if chosen is None
+                                              else [suggestions[i] for i in chosen if i < len(suggestions)])
     return {"hookSpecificOutput": {"hookEventName": "PermissionRequest", "decision": decision}}
