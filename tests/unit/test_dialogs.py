@@ -117,13 +117,13 @@ def test_a_plan_comes_from_its_input_or_its_file(tmp_path: Path) -> None:
     assert dialogs.detail_of(permission("ExitPlanMode", {})) == {
         "kind": "plan", "markdown": "", "source": "file", "path": None}
     # a planFilePath that is not a Markdown file is not read
-    assert dialogs.detail_of(permission("ExitPlanMode", {"planFilePath": "/etc/passwd"}))["markdown"] == ""  # type: ignore[index]
+    assert dialogs.detail_of(permission("ExitPlanMode", {"planFilePath": "/etc/passwd"}))["markdown"] == ""
 
 
 def test_mcp_web_raw_and_none() -> None:
     assert dialogs.detail_of(permission("mcp__notes__add_note", {"title": "t", "tags": ["a"]})) == {
         "kind": "mcp", "server": "notes", "tool": "add_note", "arguments": {"title": "t", "tags": ["a"]}}
-    assert dialogs.detail_of(permission("mcp__srv__a__b", {}))["tool"] == "a__b"  # type: ignore[index]
+    assert dialogs.detail_of(permission("mcp__srv__a__b", {}))["tool"] == "a__b"
     assert dialogs.detail_of(permission("WebFetch", {"url": "https://x.test", "prompt": "p"})) == {
         "kind": "web", "url": "https://x.test", "query": None}
     assert dialogs.detail_of(permission("WebSearch", {"query": "piko"})) == {"kind": "web", "url": None,
