@@ -132,3 +132,17 @@ def test_an_mcp_tools_permission_names_its_server_tool_and_arguments(rig: Rig, t
                                  "arguments": {"text": "hello from piko"}}
     assert rig.server.respond(notification_id=request["id"], decision="allow").status_code == 200
     rig.api.wait_for(lambda api: "echo: hello from piko" in results_text(rig), timeout=15)
+
+
+def test_a_plan_approved_with_a_plain_allow_leaves_plan_mode(rig: Rig) -> None:
+    """Claude Code ignores a hook's allow of ExitPlanMode that carries no updatedInput: the dialog stayed,
+    and its late Notification left a second request pending for good (the bug of issue 13)."""
+    agent = rig.agent(rig.project("app"), args=PLAN_MODE, ready="plan mode on")
+    agent.type_prompt("make a plan [plan]")
+    request = rig.wait_request(is_plan)
+    shown = time.monotonic()
+    r = rig.server.respond(notification_id=request["id"], decision="allow")
+    assert r.status_code == 200 and r.json()["delivered_via"] == "hook", r.text
+    rig.api.wait_for(lambda api: "User has approved your plan" in results_text(rig), timeout=15)
+    agent.wait_gone("plan mode on", timeout=15)
+    nothing_pending_about(rig, request["session_id"], shown)
