@@ -104,3 +104,46 @@ def test_always_with_chosen_suggestions_and_the_diff_shown(server: PikoServer, p
     result = respond(server, piko_home, request["id"], "--always", "--suggestion", "1")
     assert result.returncode == 0, result.stderr
     assert decision_of(hook)["updatedPermissions"] == [payload["permission_suggestions"][1]]
+
+
+# ---- the picker, in a real tmux pane ----------------------------------------------------------------
+
+def picker(tmux: Any, server: PikoServer, home: Path, id: str) -> str:
+    from tests.test_respond_cli import run_in_pane
+    return run_in_pane(tmux, server, home, id)
+
+
+def keys(tmux: Any, pane: str, *names: str) -> None:
+    for name in names:
+        tmux.cmd("send-keys", "-t", pane, name)
+
+
+def test_the_picker_shows_the_plan_and_sends_it_back_with_feedback(server: PikoServer, piko_home: Path,
+                                                                  tmux: Any) -> None:
+    hook, request = waiting(server, piko_home, plan_payload())
+    pane = picker(tmux, server, piko_home, request["id"])
+    tmux.wait_for(pane, r"1\. Go(.|\n)*Approve the plan\?")
+    keys(tmux, pane, "Down", "Down", "Enter")
+    tmux.wait_for(pane, r"What should Claude change\?")
+    tmux.cmd("send-keys", "-t", pane, "-l", "more tests")
+    keys(tmux, pane, "Enter")
+    tmux.wait_for(pane, r"EXIT:0")
+    assert decision_of(hook) == {"behavior": "deny", "message": "more tests"}
+
+
+def test_the_picker_asks_every_question_and_reviews_them(server: PikoServer, piko_home: Path, tmux: Any) -> None:
+    payload = {**hook_payload("PermissionRequest-AskUserQuestion"), "tool_input": TWO_QUESTIONS}
+    hook, request = waiting(server, piko_home, payload)
+    pane = picker(tmux, server, piko_home, request["id"])
+    tmux.wait_for(pane, r"Which features\?")
+    keys(tmux, pane, "Space", "Down", "Down", "Space", "Enter")  # Auth and Cache
+    tmux.wait_for(pane, r"Which database\?")
+    keys(tmux, pane, "Down", "Down", "Enter")  # Other
+    tmux.wait_for(pane, r"Your answer:")
+    tmux.cmd("send-keys", "-t", pane, "-l", "DuckDB, really")
+    keys(tmux, pane, "Enter")
+    tmux.wait_for(pane, r"Which database\? → DuckDB, really(.|\n)*Send these answers\?")
+    keys(tmux, pane, "Enter")
+    tmux.wait_for(pane, r"EXIT:0")
+    assert decision_of(hook)["updatedInput"]["answers"] == {"Which features?": "Auth, Cache",
+                                                           "Which database?": "DuckDB, really"}
