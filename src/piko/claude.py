@@ -257,7 +257,7 @@ def _relative(path: str, cwd: Any) -> str:
 
 # The input field that says what a tool call does, per tool (else its file, command or description).
 _SUMMARY_FIELD = {"Bash": "command", "WebFetch": "url", "WebSearch": "query", "Glob": "pattern",
-                  "Grep": "pattern", "Task": "description", "Agent": "description"}
+                  "Grep": "pattern", "Task": "description", "Agent": "description", "ExitPlanMode": "plan"}
 
 
 def summary_of(record: dict[str, Any]) -> str:

@@ -191,6 +191,7 @@ def test_plan_choices_become_the_mode_change_or_feedback() -> None:
     assert decision(PlanChoice(plan="manual"))["updatedPermissions"][0]["mode"] == "default"
     assert decision(PlanChoice(plan="keep", message="add tests first")) == {
         "behavior": "deny", "message": "add tests first"}
+    assert claude.summary_of({"kind": "permission", **record}) == "# P"
     # a plain allow of a plan carries its input too: Claude Code ignores an ExitPlanMode allow without it
     assert decision(Decision(decision="allow"))["updatedInput"] == record["tool_input"]
 
