@@ -9,7 +9,7 @@ import json
 import re
 from typing import Any
 
-from piko import names
+from piko import dialogs, names
 from piko.models import Answers, Decision, Kind, PlanChoice
 
 # Fields of a notify body that the record keeps as its own; everything else goes to `extra`.
@@ -369,17 +369,6 @@ def key_for_decision(decision: str, options: list[tuple[str, str]]) -> str | Non
     return None
 
 
-def key_for_plan(mode: str, options: list[tuple[str, str]]) -> str | None:
-    """The key of a plan approval's option for `mode` (auto, manual, keep) on its screen."""
-    words = {"auto": ("auto", "accept edits"), "manual": ("manual", "default", "ask each time"),
-             "keep": ("tell claude", "no", "keep planning")}[mode]
-    for key, label in options:
-        low = label.lower()
-        if any(low.startswith(w) if w == "no" else w in low for w in words):
-            return key
-    return None
-
-
 def key_for_label(label: str, options: list[tuple[str, str]]) -> str | None:
     """The key of the option whose label is `label` on a question's screen."""
     for key, text in options:
@@ -390,21 +379,12 @@ def key_for_label(label: str, options: list[tuple[str, str]]) -> str | None:
 
 # ---- structured answers through a waiting PermissionRequest hook -----------------------------------
 
-# The mode a plan approval leaves plan mode in (a setMode permission update, for this session).
-PLAN_MODES = {"auto": "acceptEdits", "manual": "default"}
-
-
 def hook_decision(record: dict[str, Any], answer: Decision | PlanChoice | Answers) -> dict[str, Any]:
     """What a waiting PermissionRequest hook prints to give `answer` to the dialog. Claude Code ignores
     an allow of ExitPlanMode without `updatedInput` (seen on 2.1.328): it is given the input unchanged."""
+    decision: dict[str, Any]
     if isinstance(answer, PlanChoice):
-        if answer.plan == "keep":
-            decision: dict[str, Any] = {"behavior": "deny",
-                                        "message": answer.message or "Keep planning (from Piko Orchestra)."}
-        else:
-            decision = {"behavior": "allow", "updatedInput": record.get("tool_input") or {},
-                        "updatedPermissions": [{"type": "setMode", "mode": PLAN_MODES[answer.plan],
-                                                "destination": "session"}]}
+        decision = dialogs.plan_decision(record, answer.plan, answer.message)
     elif isinstance(answer, Answers):
         decision = {
             "behavior": "allow",

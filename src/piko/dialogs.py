@@ -13,8 +13,6 @@ import os
 import stat
 from typing import Any
 
-from piko.claude import has_surrogate
-
 MAX_READ = 1 << 20  # bytes of a file read for the context of its diff
 FOLD_LINES = 400  # a diff longer than this is cut (folded) ...
 FOLD_BYTES = 64 * 1024  # ... or larger than this
@@ -207,7 +205,7 @@ def joined_answers(tool_input: Any, answers: Any) -> dict[str, str]:
                              " a non-empty list of labels")
         if len(labels) > 1 and not _dict(asked.get(question)).get("multiSelect"):
             raise ValueError(f"{question!r} takes one answer (it is not a multiSelect question)")
-        if any(has_surrogate(text) for text in (question, *labels)):
+        if any("\ud800" <= c <= "\udfff" for text in (question, *labels) for c in text):
             raise ValueError("answers hold a lone surrogate (half of a UTF-16 pair), which is not text;"
                              " nothing was sent")
         out[question] = ", ".join(labels)
@@ -215,3 +213,30 @@ def joined_answers(tool_input: Any, answers: Any) -> dict[str, str]:
     if missing:
         raise ValueError(f"every question must be answered: {missing[0]!r} has no answer")
     return out
+
+
+# ---- a plan's approval ------------------------------------------------------------------------------
+
+# The mode a plan approval leaves plan mode in (a setMode permission update, for this session).
+PLAN_MODES = {"auto": "acceptEdits", "manual": "default"}
+
+
+def plan_decision(record: dict[str, Any], mode: str, message: str | None) -> dict[str, Any]:
+    """The hook's decision for a plan approval: allow with the input unchanged (Claude Code ignores an
+    ExitPlanMode allow without `updatedInput`) and the mode to leave plan mode in; or, for keep, deny
+    with the person's feedback (Claude stays in plan mode)."""
+    if mode == "keep":
+        return {"behavior": "deny", "message": message or "Keep planning (from Piko Orchestra)."}
+    return {"behavior": "allow", "updatedInput": record.get("tool_input") or {},
+            "updatedPermissions": [{"type": "setMode", "mode": PLAN_MODES[mode], "destination": "session"}]}
+
+
+def key_for_plan(mode: str, options: list[tuple[str, str]]) -> str | None:
+    """The key of a plan approval's option for `mode` (auto, manual, keep) on its screen."""
+    words = {"auto": ("auto", "accept edits"), "manual": ("manual", "default", "ask each time"),
+             "keep": ("tell claude", "no", "keep planning")}[mode]
+    for key, label in options:
+        low = label.lower()
+        if any(low.startswith(w) if w == "no" else w in low for w in words):
+            return key
+    return None

@@ -209,8 +209,8 @@ def test_always_grants_only_the_chosen_suggestions() -> None:
 def test_plan_keys_on_the_plan_screens() -> None:
     new = [("1", "Yes, and use auto mode"), ("2", "Yes, manually approve edits"), ("3", "Tell Claude what to change")]
     old = [("1", "Yes, and switch to default (ask each time) for this session"), ("2", "No")]
-    assert [claude.key_for_plan(m, new) for m in ("auto", "manual", "keep")] == ["1", "2", "3"]
-    assert [claude.key_for_plan(m, old) for m in ("auto", "manual", "keep")] == [None, "1", "2"]
+    assert [dialogs.key_for_plan(m, new) for m in ("auto", "manual", "keep")] == ["1", "2", "3"]
+    assert [dialogs.key_for_plan(m, old) for m in ("auto", "manual", "keep")] == [None, "1", "2"]
 
 
 # ---- the late plan Notification -------------------------------------------------------------------

@@ -275,7 +275,7 @@ class Courier:
         elif isinstance(plan, Decision):
             key = claude.key_for_decision(plan.decision, options)
         elif isinstance(plan, PlanChoice):
-            key = claude.key_for_plan(plan.plan, options)
+            key = dialogs.key_for_plan(plan.plan, options)
         else:
             answers = plan.answers
             if len(answers) != 1:
