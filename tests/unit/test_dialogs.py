@@ -288,3 +288,41 @@ async def test_new_answers_are_checked_with_a_sentence(api: httpx.AsyncClient, p
     r = await api.post("/api/orchestra/respond", json={"notification_id": ask["id"], "answers": {
         "Which features?": ["Auth", "Cache"], "Which database?": "mine"}})
     assert r.status_code == 409 and pane.typed == []
+
+
+PLAN_SCREEN = """ Ready to code?
+ Here is Claude's plan:
+ Plan
+ 1. Go
+
+ Claude has written up a plan and is ready to execute. Would you like to proceed?
+ ❯ 1. Yes, and use auto mode
+   2. Yes, manually approve edits
+   3. Tell Claude what to change
+      shift+tab to approve with this feedback
+ ctrl+g to edit in Vim · ~/.claude/plans/plan-go.md
+ Enter to select · Esc to cancel
+"""
+
+
+async def test_a_plan_answer_by_keys_presses_the_modes_option(api: httpx.AsyncClient, pane: FakePane) -> None:
+    pane.screen = PLAN_SCREEN
+    plan = (await api.post("/api/orchestra/notify", json=_hook(
+        "PermissionRequest-Bash", tool_name="ExitPlanMode", tool_input={"plan": "# P"},
+        permission_suggestions=None, **PANE))).json()["notification"]
+    assert plan["detail"]["kind"] == "plan" and plan["suggestions"] == []
+    r = await api.post("/api/orchestra/respond", json={"notification_id": plan["id"], "plan": "manual"})
+    assert r.status_code == 200 and r.json()["delivered_via"] == "keys", r.text
+    assert pane.typed == [("key", "2")]
+    assert r.json()["notification"]["response"] == "manual"
+
+
+async def test_some_suggestions_cannot_be_granted_by_keys(api: httpx.AsyncClient, pane: FakePane) -> None:
+    pane.screen = screen("permission-bash")
+    bash = (await api.post("/api/orchestra/notify", json=_hook("PermissionRequest-Bash", **PANE))).json()
+    r = await api.post("/api/orchestra/respond", json={"notification_id": bash["id"], "decision": "always",
+                                                       "suggestions": [0]})
+    assert r.status_code == 409 and r.json()["code"] == "needs_hook" and pane.typed == []
+    r = await api.post("/api/orchestra/respond", json={"notification_id": bash["id"], "decision": "always",
+                                                       "suggestions": [1, 0]})
+    assert r.status_code == 200 and r.json()["delivered_via"] == "keys", r.text
