@@ -25,6 +25,10 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
@@ -92,8 +96,8 @@ def diff_detail(tool_name: str, tool_input: dict[str, Any]) -> dict[str, Any] | 
     elif tool_name == "NotebookEdit":
         before, after = "", _str(tool_input.get("new_source")) or ""
     else:
-        raw = tool_input.get("edits") if tool_name == "MultiEdit" else [tool_input]
-        edits = [e for e in raw if isinstance(e, dict)] if isinstance(raw, list) else []
+        raw = _list(tool_input.get("edits")) if tool_name == "MultiEdit" else [tool_input]
+        edits = [e for e in raw if isinstance(e, dict)]
         done = _edited(on_disk, edits) if on_disk is not None else None
         before, after = (on_disk or "", done) if done is not None else _edits_alone(edits)
     return unified(path, before, after, new_file)
@@ -160,13 +164,13 @@ def suggestion(index: int, item: Any) -> dict[str, Any]:
     kind = entry.get("type")
     where = _DESTINATIONS.get(str(entry.get("destination")), "")
     if kind in ("addRules", "replaceRules"):
-        rules = [r for r in entry.get("rules") or [] if isinstance(r, dict)]
+        rules = [r for r in _list(entry.get("rules")) if isinstance(r, dict)]
         names = [f"{r.get('toolName')}({r['ruleContent']})" if r.get("ruleContent") else str(r.get("toolName"))
                  for r in rules]
         verb = {"deny": "deny ", "ask": "always ask for "}.get(str(entry.get("behavior")), "")
         return {"index": index, "kind": "rule", "label": _join(verb + ", ".join(names), where)}
     if kind == "addDirectories":
-        dirs = ", ".join(str(d) for d in entry.get("directories") or [])
+        dirs = ", ".join(str(d) for d in _list(entry.get("directories")))
         return {"index": index, "kind": "directory", "label": _join(f"access to {dirs}", where)}
     if kind == "setMode":
         mode = str(entry.get("mode", ""))
@@ -191,7 +195,7 @@ def joined_answers(tool_input: Any, answers: Any) -> dict[str, str]:
     them: several labels joined with ", ". Every question asked must be answered. Raises ValueError."""
     if not isinstance(answers, dict) or not answers:
         raise ValueError('answers must map question text to an answer: {"question": "label"}')
-    asked = {q["question"]: q for q in _dict(tool_input).get("questions") or []
+    asked = {q["question"]: q for q in _list(_dict(tool_input).get("questions"))
              if isinstance(q, dict) and isinstance(q.get("question"), str)}
     out: dict[str, str] = {}
     for question, answer in answers.items():

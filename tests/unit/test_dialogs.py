@@ -326,3 +326,18 @@ async def test_some_suggestions_cannot_be_granted_by_keys(api: httpx.AsyncClient
     r = await api.post("/api/orchestra/respond", json={"notification_id": bash["id"], "decision": "always",
                                                        "suggestions": [1, 0]})
     assert r.status_code == 200 and r.json()["delivered_via"] == "keys", r.text
+
+
+@pytest.mark.parametrize("tool_input, suggestions", [
+    ({"file_path": "/tmp/x", "edits": 5}, [{"type": "addRules", "rules": 5}]),
+    ({"file_path": 5, "old_string": ["a"], "new_string": {}}, [{"type": "addDirectories", "directories": 7}]),
+    ({"notebook_path": "/tmp/n.ipynb", "new_source": 3}, [{"type": "setMode", "mode": None}, 4, None]),
+])
+def test_fields_of_the_wrong_shape_give_a_detail_not_an_error(tool_input: dict[str, Any], suggestions: Any) -> None:
+    for tool in ("Edit", "MultiEdit", "Write", "NotebookEdit", "ExitPlanMode", "mcp__a__b", "WebFetch", "X"):
+        detail = dialogs.detail_of(permission(tool, tool_input))
+        msgspec.convert(detail, models.Detail | None)
+    labels = dialogs.suggestions_of(suggestions)
+    msgspec.convert(labels, list[models.Suggestion])
+    with pytest.raises(ValueError):
+        dialogs.joined_answers({"questions": 5}, {"q": 5})
