@@ -73,12 +73,14 @@ def show(record: dict[str, Any]) -> None:
 # ---- answers from flags ---------------------------------------------------------------------------
 
 def questions_of(record: dict[str, Any]) -> list[dict[str, Any]]:
-    questions = (record.get("tool_input") or {}).get("questions") or []
-    return [q for q in questions if isinstance(q, dict) and isinstance(q.get("question"), str)]
+    questions = (record.get("tool_input") or {}).get("questions")
+    return [q for q in questions if isinstance(q, dict) and isinstance(q.get("question"), str)] \
+        if isinstance(questions, list) else []
 
 
 def labels_of(question: dict[str, Any]) -> list[str]:
-    return [str(o.get("label")) for o in question.get("options") or [] if isinstance(o, dict)]
+    options = question.get("options")
+    return [str(o.get("label")) for o in options if isinstance(o, dict)] if isinstance(options, list) else []
 
 
 def one_answer(question: dict[str, Any], given: str) -> str | list[str]:
