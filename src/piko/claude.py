@@ -9,8 +9,8 @@ import json
 import re
 from typing import Any
 
-from piko import names
-from piko.models import Answers, Decision, Kind
+from piko import dialogs, names
+from piko.models import Answers, Decision, Kind, PlanChoice
 
 # Fields of a notify body that the record keeps as its own; everything else goes to `extra`.
 STRING_FIELDS = (
@@ -257,7 +257,7 @@ def _relative(path: str, cwd: Any) -> str:
 
 # The input field that says what a tool call does, per tool (else its file, command or description).
 _SUMMARY_FIELD = {"Bash": "command", "WebFetch": "url", "WebSearch": "query", "Glob": "pattern",
-                  "Grep": "pattern", "Task": "description", "Agent": "description"}
+                  "Grep": "pattern", "Task": "description", "Agent": "description", "ExitPlanMode": "plan"}
 
 
 def summary_of(record: dict[str, Any]) -> str:
@@ -379,10 +379,14 @@ def key_for_label(label: str, options: list[tuple[str, str]]) -> str | None:
 
 # ---- structured answers through a waiting PermissionRequest hook -----------------------------------
 
-def hook_decision(record: dict[str, Any], answer: Decision | Answers) -> dict[str, Any]:
-    """What a waiting PermissionRequest hook prints to give `answer` to the dialog."""
-    if isinstance(answer, Answers):
-        decision: dict[str, Any] = {
+def hook_decision(record: dict[str, Any], answer: Decision | PlanChoice | Answers) -> dict[str, Any]:
+    """What a waiting PermissionRequest hook prints to give `answer` to the dialog. Claude Code ignores
+    an allow of ExitPlanMode without `updatedInput` (seen on 2.1.328): it is given the input unchanged."""
+    decision: dict[str, Any]
+    if isinstance(answer, PlanChoice):
+        decision = dialogs.plan_decision(record, answer.plan, answer.message)
+    elif isinstance(answer, Answers):
+        decision = {
             "behavior": "allow",
             "updatedInput": {**(record.get("tool_input") or {}), "answers": answer.answers},
         }
@@ -390,9 +394,13 @@ def hook_decision(record: dict[str, Any], answer: Decision | Answers) -> dict[st
         decision = {"behavior": "deny", "message": answer.message or "Denied from Piko Orchestra."}
     else:
         decision = {"behavior": "allow"}
+        if record.get("tool_name") == "ExitPlanMode":
+            decision["updatedInput"] = record.get("tool_input") or {}
         suggestions = record.get("permission_suggestions") or []
         if answer.decision == "always" and suggestions:
-            # All of them, as Claude Code's own "don't ask again" option does for a file edit; the
-            # option's label says what they grant (describe_suggestions).
-            decision["updatedPermissions"] = suggestions
+            # The chosen ones, else all of them, as Claude Code's own "don't ask again" option does for
+            # a file edit; the record's `suggestions` say what each grants.
+            chosen = answer.suggestions
+            decision["updatedPermissions"] = (suggestions if chosen is None
+                                              else [suggestions[i] for i in chosen if i < len(suggestions)])
     return {"hookSpecificOutput": {"hookEventName": "PermissionRequest", "decision": decision}}

@@ -16,6 +16,7 @@ import msgspec
 Kind = Literal["permission", "question", "idle", "notice"]
 Status = Literal["pending", "resolved", "dismissed"]
 DecisionName = Literal["allow", "always", "deny"]
+PlanMode = Literal["auto", "manual", "keep"]
 
 
 class HookEvent(msgspec.Struct, kw_only=True):
@@ -56,6 +57,52 @@ class AnsweredBy(msgspec.Struct, kw_only=True):
     kind: Literal["device", "browser", "cli"]
     id: str | None = None
     name: str | None = None
+class DiffDetail(msgspec.Struct, tag_field="kind", tag="diff", kw_only=True):
+    """A file change (Edit, MultiEdit, Write, NotebookEdit) as a unified diff with context from disk."""
+
+    path: str
+    unified: str
+    added: int
+    removed: int
+    new_file: bool
+    folded: bool  # cut: `unified` holds the start of a longer diff
+    size: int  # lines of the whole diff
+
+
+class PlanDetail(msgspec.Struct, tag_field="kind", tag="plan", kw_only=True):
+    """The plan an ExitPlanMode call asks to approve, as raw Markdown (shown rendered, safely)."""
+
+    markdown: str
+    source: Literal["tool_input", "file"]
+    path: str | None
+
+
+class McpDetail(msgspec.Struct, tag_field="kind", tag="mcp", kw_only=True):
+    """A call of an MCP server's tool (mcp__<server>__<tool>)."""
+
+    server: str
+    tool: str
+    arguments: dict[str, Any]
+
+
+class WebDetail(msgspec.Struct, tag_field="kind", tag="web", kw_only=True):
+    url: str | None
+    query: str | None
+
+
+class RawDetail(msgspec.Struct, tag_field="kind", tag="raw", kw_only=True):
+    """A tool Piko does not know: its tool_input is shown as it is."""
+
+
+Detail = DiffDetail | PlanDetail | McpDetail | WebDetail | RawDetail
+
+
+class Suggestion(msgspec.Struct, kw_only=True):
+    """One of `permission_suggestions`, said in words: what granting it (decision "always") gives."""
+
+    index: int
+    kind: Literal["rule", "directory", "mode", "other"]
+    label: str
 
 
 class Record(msgspec.Struct, kw_only=True):
@@ -81,13 +128,15 @@ class Record(msgspec.Struct, kw_only=True):
     names_given: list[str] = []
     extra: dict[str, Any] = {}
     options: list[Option] = []
+    detail: Detail | None = None  # what the tool call does, in full (dialogs.detail_of)
+    suggestions: list[Suggestion] = []  # permission_suggestions in words (dialogs.suggestions_of)
     summary: str = ""  # one line: what is asked (claude.summary_of)
     hook_waiting: bool = False
     created_at: str
     updated_at: str
     resolved_at: str | None = None
     response: str | dict[str, str] | None = None
-    response_type: Literal["text", "option", "decision", "answers"] | None = None
+    response_type: Literal["text", "option", "decision", "answers", "plan"] | None = None
     resolved_via: str | None = None
     resolution: str | None = None  # the sentence for how it was resolved (claude.resolution_of); null while pending
     answered_by: AnsweredBy | None = None  # set when a person's answer resolved it (POST .../respond)
@@ -150,14 +199,18 @@ class SessionDetail(msgspec.Struct, kw_only=True):
 # ---- answers ----------------------------------------------------------------------------------------
 
 class RespondBody(msgspec.Struct, kw_only=True):
-    """`POST /api/orchestra/respond`: exactly one of response, decision, answers (delivery.plan checks it)."""
+    """`POST /api/orchestra/respond`: exactly one of response, decision, answers, plan (delivery.plan
+    checks it). `suggestions` (with decision "always") picks which permission_suggestions to grant; a
+    multiSelect question's answer may be a list of labels."""
 
     notification_id: str
     response: str | None = None
     response_type: Literal["text", "option"] | None = None
     decision: DecisionName | None = None
     message: str | None = None
-    answers: dict[str, str] | None = None
+    answers: dict[str, str | list[str]] | None = None
+    suggestions: list[int] | None = None
+    plan: PlanMode | None = None
 
 
 class Decision(msgspec.Struct, tag_field="type", tag="decision", kw_only=True, frozen=True):
@@ -165,10 +218,20 @@ class Decision(msgspec.Struct, tag_field="type", tag="decision", kw_only=True, f
 
     decision: DecisionName
     message: str | None = None
+    suggestions: tuple[int, ...] | None = None  # for "always": the permission_suggestions granted (None: all)
+
+
+class PlanChoice(msgspec.Struct, tag_field="type", tag="plan", kw_only=True, frozen=True):
+    """A plan's approval: leave plan mode accepting edits (auto) or asking for each (manual), or keep
+    planning (keep) with `message` as feedback for Claude."""
+
+    plan: PlanMode
+    message: str | None = None
 
 
 class Answers(msgspec.Struct, tag_field="type", tag="answers", kw_only=True, frozen=True):
-    """A question's answers: question text -> the chosen option's label."""
+    """A question's answers: question text -> the chosen option's label (several, for a multiSelect
+    question, joined with ", " as Claude Code's own dialog does; any other text is the person's own words)."""
 
     answers: dict[str, str]
 
@@ -185,13 +248,15 @@ class Text(msgspec.Struct, tag_field="type", tag="text", kw_only=True, frozen=Tr
     text: str
 
 
-Answer = Decision | Answers | OptionKey | Text
+Answer = Decision | PlanChoice | Answers | OptionKey | Text
 
 
-def answer_type(answer: Answer) -> Literal["decision", "answers", "option", "text"]:
+def answer_type(answer: Answer) -> Literal["decision", "answers", "option", "text", "plan"]:
     """The record's `response_type` for `answer`."""
     if isinstance(answer, Decision):
         return "decision"
+    if isinstance(answer, PlanChoice):
+        return "plan"
     if isinstance(answer, Answers):
         return "answers"
     return "option" if isinstance(answer, OptionKey) else "text"
@@ -201,6 +266,8 @@ def answer_response(answer: Answer) -> str | dict[str, str]:
     """The record's `response` for `answer`: what answered it."""
     if isinstance(answer, Decision):
         return answer.decision if not answer.message else f"deny: {answer.message}"
+    if isinstance(answer, PlanChoice):
+        return answer.plan if not answer.message else f"{answer.plan}: {answer.message}"
     if isinstance(answer, Answers):
         return answer.answers
     return answer.key if isinstance(answer, OptionKey) else answer.text

@@ -42,16 +42,21 @@ class Rig:
         assert r.returncode == 0, r.stderr
         return path
 
-    def agent(self, project: Path, session_name: str = "agent", env_name: str | None = None) -> ClaudeSession:
-        """The real Claude Code CLI, started in its own tmux session on the rig's tmux server."""
+    def agent(self, project: Path, session_name: str = "agent", env_name: str | None = None,
+              args: tuple[str, ...] = ("--permission-mode", "default"), ready: str | None = None) -> ClaudeSession:
+        """The real Claude Code CLI, started in its own tmux session on the rig's tmux server (`args` for
+        claude; `ready`: the text that shows it is ready, when not the usual idle footer)."""
         env = {"PIKO_HOME": str(self.server.home), "PIKO_URL": self.server.url}
         if env_name:
             env["PIKO_ENV_NAME"] = env_name
         session = ClaudeSession(project, self.api.url, binary=self.claude_bin, env=env,
-                                socket_name=self.socket_name, session_name=session_name)
+                                socket_name=self.socket_name, session_name=session_name, args=args)
         self.sessions.append(session)
         session.start()
-        session.wait_ready()
+        if ready is None:
+            session.wait_ready()
+        else:
+            session.wait_for(ready)
         return session
 
     def close(self) -> None:

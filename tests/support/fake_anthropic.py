@@ -17,6 +17,13 @@ Behaviour is chosen from the latest user message of each ``POST /v1/messages`` r
 * the person's text contains ``[bash]`` / ``[bash:CMD]`` -> tool_use ``Bash`` (default ``touch /tmp/build-marker``)
 * ``[write]`` / ``[write:/abs/path]`` -> tool_use ``Write`` (default ``<cwd>/mock-written.txt``), content ``hello\\n``
 * ``[ask]`` -> tool_use ``AskUserQuestion`` (Which database ... PostgreSQL / SQLite)
+* ``[ask2]`` -> ``AskUserQuestion`` with two questions, the first multiSelect (ASK2_INPUT)
+* ``[plan]`` (in plan mode) -> ``Write`` of PLAN_TEXT to the plan file the system prompt names, then
+  ``ExitPlanMode`` (its input is ``{}``: Claude Code fills in the plan from the file)
+* ``[edit:/abs/path:OLD=>NEW]`` -> ``Read`` of the file, then ``Edit`` replacing OLD by NEW
+* ``[mcp:SERVER:TOOL:TEXT]`` -> tool_use ``mcp__SERVER__TOOL`` with ``{"text": TEXT}``
+
+A scenario of several steps goes by state (which tools the conversation already called), so it never loops.
 * anything else -> text ``ECHO: <the person's text>``
 
 Requests without ``tools`` are side calls (titles, summaries...): they get a short text answer.
@@ -61,6 +68,31 @@ ASK_INPUT: dict[str, Any] = {
     ]
 }
 
+ASK2_INPUT: dict[str, Any] = {
+    "questions": [
+        {
+            "question": "Which features should the app have?",
+            "header": "Features",
+            "options": [
+                {"label": "Auth", "description": "Sign in"},
+                {"label": "Search", "description": "Full text"},
+                {"label": "Cache", "description": "Faster pages"},
+            ],
+            "multiSelect": True,
+        },
+        {
+            "question": "Which database should the app use?",
+            "header": "Database",
+            "options": [
+                {"label": "PostgreSQL", "description": "Relational, robust"},
+                {"label": "SQLite", "description": "Embedded, simple"},
+            ],
+            "multiSelect": False,
+        },
+    ]
+}
+PLAN_TEXT = "# Plan: add a greeting\n\n1. Write `hello.txt`\n2. **Test** it\n\n<script>alert(1)</script>\n"
+
 # Text blocks Claude Code adds around the person's prompt start with one of these tags.
 _WRAPPER_RE = re.compile(
     r"^\s*<(system-reminder|command-name|command-message|command-args|local-command-stdout|"
@@ -72,6 +104,9 @@ _WRAPPER_RE = re.compile(
 _NOISE_PREFIXES = ("[Request interrupted by user",)
 _BASH_RE = re.compile(r"\[bash:(.*)\]", re.S)  # greedy: the command may contain "]"
 _WRITE_RE = re.compile(r"\[write:([^\]]+)\]")
+_EDIT_RE = re.compile(r"\[edit:([^:\]]+):(.*?)=>(.*?)\]", re.S)
+_MCP_RE = re.compile(r"\[mcp:(\w+):(\w+):([^\]]*)\]")
+_PLAN_FILE_RE = re.compile(r"create your plan at (\S+?\.md)")
 _CWD_RE = re.compile(r"(?:Primary working directory|Working directory|cwd):\s*(\S+)", re.I)
 
 
@@ -183,11 +218,57 @@ def _new_id(prefix: str) -> str:
     return f"{prefix}_mock{next(_ids)}_{uuid.uuid4().hex[:12]}"
 
 
+def tools_called(body: dict[str, Any]) -> list[str]:
+    """The names of the tools the assistant called since the person's latest prompt."""
+    called: list[str] = []
+    for msg in body.get("messages") or []:
+        if not isinstance(msg, dict):
+            continue
+        if msg.get("role") == "user" and own_texts(msg):
+            called = []
+        elif msg.get("role") == "assistant":
+            called += [str(b.get("name")) for b in _blocks(msg.get("content")) if b.get("type") == "tool_use"]
+    return called
+
+
+def last_prompt(body: dict[str, Any]) -> str:
+    """The person's latest prompt in the conversation (also during the tool rounds that follow it)."""
+    for msg in reversed(body.get("messages") or []):
+        if isinstance(msg, dict) and msg.get("role") == "user":
+            own = own_texts(msg)
+            if own:
+                return own[-1]
+    return ""
+
+
+def steps(body: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The next step of a scenario of several tool calls, by state; None when no such scenario runs."""
+    prompt, since = last_prompt(body), tools_called(body)
+    if "[plan]" in prompt:
+        m = _PLAN_FILE_RE.search(json.dumps(body))
+        if m and "Write" not in since:
+            return [_tool_use("Write", {"file_path": m.group(1).replace("\\/", "/"), "content": PLAN_TEXT})]
+        if "ExitPlanMode" not in since:
+            return [_tool_use("ExitPlanMode", {})]
+    m = _EDIT_RE.search(prompt)
+    if m:
+        path, old, new = m.group(1).strip(), m.group(2), m.group(3)
+        if "Read" not in since:
+            return [_tool_use("Read", {"file_path": path})]
+        if "Edit" not in since:
+            return [_tool_use("Edit", {"file_path": path, "old_string": old, "new_string": new,
+                                       "replace_all": False})]
+    return None
+
+
 def decide(body: dict[str, Any]) -> list[dict[str, Any]]:
     """Content blocks to answer ``body`` with."""
     if not body.get("tools"):
         return [{"type": "text", "text": SIDE_CALL_TEXT}]
 
+    step = steps(body)
+    if step is not None:
+        return step
     text = person_text(body)
     results = tool_results(body)
     if results and not text:
@@ -208,6 +289,11 @@ def decide(body: dict[str, Any]) -> list[dict[str, Any]]:
             return [_tool_use("Write", {"file_path": path, "content": WRITE_CONTENT})]
     if "[ask]" in text:
         return [_tool_use("AskUserQuestion", json.loads(json.dumps(ASK_INPUT)))]
+    if "[ask2]" in text:
+        return [_tool_use("AskUserQuestion", json.loads(json.dumps(ASK2_INPUT)))]
+    m = _MCP_RE.search(text)
+    if m:
+        return [_tool_use(f"mcp__{m.group(1)}__{m.group(2)}", {"text": m.group(3)})]
     if not text:
         log.warning("request with tools but neither a prompt nor a tool_result: %s", json.dumps(body)[:500])
     return [{"type": "text", "text": f"ECHO: {text}"}]

@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 import click
 
 from piko import claude
+from piko.cli import respond_dialogs as dialogs
 from piko.client import ApiError, Client, NotOurs, Unreachable, token_file
 
 RESPOND_TIMEOUT = 30.0  # delivering keystrokes includes short pauses; a hook delivery is immediate
@@ -25,18 +26,29 @@ HISTORY_PAGE = 1000
 @click.option("--allow", "decision", flag_value="allow", help="Permission: allow once.")
 @click.option("--always", "decision", flag_value="always", help="Permission: allow and don't ask again.")
 @click.option("--deny", "decision", flag_value="deny", help="Permission: deny.")
-@click.option("--message", metavar="TEXT", help="With --deny: tell Claude why, or what to do instead.")
-@click.option("--answer", metavar="LABEL", help="Question: the label of the option to choose.")
+@click.option("--suggestion", "suggestions", type=click.IntRange(0), multiple=True, metavar="N",
+              help="With --always: grant only suggestion N (repeat for several; see --show).")
+@click.option("--plan", type=click.Choice(["auto", "manual", "keep"]),
+              help="Plan approval: auto-accept edits, approve edits by hand, or keep planning.")
+@click.option("--message", metavar="TEXT", help="With --deny or --plan keep: tell Claude why, or what to change.")
+@click.option("--answer", "answers", multiple=True, metavar="LABEL",
+              help="Question: the chosen label, one per question in order (multiSelect: LABEL,LABEL).")
+@click.option("--other", "others", multiple=True, metavar="TEXT",
+              help="Question: your own words, exactly, for the next question (after the --answer ones).")
+@click.option("--show", is_flag=True, help="Print the request with its detail (diff, plan, MCP call) and exit.")
 def respond(id: str | None, text: tuple[str, ...], list_only: bool, as_json: bool, option: int | None,
-            decision: str | None, message: str | None, answer: str | None) -> None:
+            decision: str | None, suggestions: tuple[int, ...], plan: str | None, message: str | None,
+            answers: tuple[str, ...], others: tuple[str, ...], show: bool) -> None:
     """Answer a waiting agent.
 
     \b
     piko respond                    pick a request and answer it (interactive)
     piko respond ID TEXT...         type TEXT into the agent's pane, then Enter
     piko respond ID --option N      pick menu option N
-    piko respond ID --allow | --always | --deny [--message TEXT]
-    piko respond ID --answer LABEL  answer a question
+    piko respond ID --allow | --always [--suggestion N]... | --deny [--message TEXT]
+    piko respond ID --plan auto|manual|keep [--message TEXT]
+    piko respond ID --answer LABEL... [--other TEXT]...   answer the questions in order
+    piko respond ID --show          print the request with its diff, plan or MCP call
     piko respond --list [--json]    print the pending requests
 
     ID may be any unique prefix of the request's id. Put `--` before a TEXT that starts with a dash.
@@ -47,14 +59,16 @@ def respond(id: str | None, text: tuple[str, ...], list_only: bool, as_json: boo
         fail(f"$PIKO_URL is not usable: {e}")
     if as_json and not list_only:
         raise click.UsageError("--json goes with --list")
-    if message is not None and decision != "deny":
-        raise click.UsageError("--message goes with --deny")
+    if message is not None and decision != "deny" and plan != "keep":
+        raise click.UsageError("--message goes with --deny or --plan keep")
+    if suggestions and decision != "always":
+        raise click.UsageError("--suggestion goes with --always")
     try:
         if list_only:
             print_list(pending(client), as_json)
             return
         if id is None:
-            if text or option or decision or answer is not None:
+            if text or option or decision or plan or answers or others or show:
                 raise click.UsageError("give the ID of the request to answer (see piko respond --list)")
             if not interactive_terminal():
                 print_list(pending(client), False)
@@ -67,11 +81,16 @@ def respond(id: str | None, text: tuple[str, ...], list_only: bool, as_json: boo
             body = ask_answer(record)
         else:
             record = find(client, id)
-            given = answer_body(record, text, option, decision, message, answer)
+            if show:
+                print_list([record], False)
+                dialogs.show(record)
+                return
+            chosen = dialogs.answers_body(record, answers, others) if answers or others else None
+            given = answer_body(record, text, option, decision, message, chosen, plan, suggestions)
             if given is None:
                 if not interactive_terminal():
                     raise click.UsageError(
-                        "say how to answer: TEXT, --option N, --allow/--always/--deny or --answer LABEL")
+                        "say how to answer: TEXT, --option N, --allow/--always/--deny, --plan or --answer LABEL")
                 given = ask_answer(record)
             body = given
         send(client, record, body)
@@ -185,10 +204,11 @@ def send(client: Client, record: dict[str, Any], body: dict[str, Any]) -> None:
 # ---- what an answer is -----------------------------------------------------------------------------
 
 def answer_body(record: dict[str, Any], text: tuple[str, ...], option: int | None, decision: str | None,
-                message: str | None, answer: str | None) -> dict[str, Any] | None:
+                message: str | None, answers: dict[str, Any] | None, plan: str | None,
+                suggestions: tuple[int, ...]) -> dict[str, Any] | None:
     """The /respond body for the answer given on the command line; None when none was given."""
     given = [name for name, value in (("TEXT", text), ("--option", option), ("--allow/--always/--deny", decision),
-                                      ("--answer", answer)) if value]
+                                      ("--answer/--other", answers), ("--plan", plan)) if value]
     if len(given) > 1:
         raise click.UsageError(f"give one answer, not {' and '.join(given)}")
     if text:
@@ -196,9 +216,12 @@ def answer_body(record: dict[str, Any], text: tuple[str, ...], option: int | Non
     if option:
         return {"response": str(option), "response_type": "option"}
     if decision:
-        return {"decision": decision, **({"message": message} if message else {})}
-    if answer is not None:
-        return {"answers": {first_question(record): answer}}
+        chosen = {"suggestions": sorted(set(suggestions))} if suggestions else {}
+        return {"decision": decision, **({"message": message} if message else {}), **chosen}
+    if plan:
+        return {"plan": plan, **({"message": message} if message else {})}
+    if answers:
+        return answers
     return None
 
 
@@ -210,10 +233,11 @@ def first_question(record: dict[str, Any]) -> str:
 
 
 def describe(body: dict[str, Any]) -> str:
-    if "decision" in body:
-        return str(body["decision"]) + (f" ({body['message']})" if body.get("message") else "")
+    if "decision" in body or "plan" in body:
+        what = str(body.get("decision") or f"plan {body['plan']}")
+        return what + (f" ({body['message']})" if body.get("message") else "")
     if "answers" in body:
-        return ", ".join(body["answers"].values())
+        return "; ".join(a if isinstance(a, str) else ", ".join(a) for a in body["answers"].values())
     if body.get("response_type") == "option":
         return f"option {body['response']}"
     return repr(body["response"])
@@ -301,6 +325,9 @@ def ask_answer(record: dict[str, Any]) -> dict[str, Any]:
 
     kind = record["kind"]
     click.echo(f"{where(record)} · {kind}: {summary(record)}")
+    dialogs.show(record)
+    if kind == "permission" and (record.get("detail") or {}).get("kind") == "plan":
+        return dialogs.ask_plan()
     if kind == "permission":
         options = record.get("options") or [{"label": "Yes", "decision": "allow"}, {"label": "No", "decision": "deny"}]
         decision = questionary.select(
@@ -308,11 +335,17 @@ def ask_answer(record: dict[str, Any]) -> dict[str, Any]:
                                 for o in options]
         ).unsafe_ask()
         body: dict[str, Any] = {"decision": decision}
+        if decision == "always":
+            chosen = dialogs.ask_suggestions(record)
+            if chosen is not None:
+                body["suggestions"] = chosen
         if decision == "deny":
             note = questionary.text("Message for Claude (optional, Enter to skip):").unsafe_ask()
             if note and note.strip():
                 body["message"] = note.strip()
         return body
+    if kind == "question" and len(dialogs.questions_of(record)) > 1:
+        return dialogs.ask_questions(record)
     if kind == "question" and record.get("options"):
         question = first_question(record)
         label = questionary.select(

@@ -13,8 +13,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from piko import claude, tmux
-from piko.models import Answer, Answers, Decision, OptionKey, Text
+from piko import claude, dialogs, tmux
+from piko.models import Answer, Answers, Decision, OptionKey, PlanChoice, Text
 from piko.server.errors import ApiRefusal
 from piko.server.mailbox import Mailbox
 
@@ -69,9 +69,13 @@ class TmuxPanes:
 
 def plan(record: dict[str, Any], body: dict[str, Any]) -> Answer:
     """Check an answer (a /respond body) against `record` before anything is typed; returns what to deliver."""
-    given = [k for k in ("response", "decision", "answers") if body.get(k) is not None]
+    given = [k for k in ("response", "decision", "answers", "plan") if body.get(k) is not None]
     if len(given) != 1:
-        raise ApiRefusal(400, "bad_request", "give exactly one of response, decision or answers")
+        raise ApiRefusal(400, "bad_request", "give exactly one of response, decision, answers or plan")
+    if body.get("suggestions") is not None and body.get("decision") != "always":
+        raise ApiRefusal(400, "bad_request", "suggestions go with the decision always")
+    if "plan" in given:
+        return plan_choice(record, body)
     if "decision" in given:
         decision = body["decision"]
         if decision not in DECISIONS:
@@ -83,19 +87,15 @@ def plan(record: dict[str, Any], body: dict[str, Any]) -> Answer:
             raise ApiRefusal(400, "bad_request", "message is a string, and only for deny")
         if message:
             _check_text(message)
-        return Decision(decision=decision, message=message or None)
+        return Decision(decision=decision, message=message or None,
+                        suggestions=chosen_suggestions(record, body.get("suggestions")))
     if "answers" in given:
-        answers = body["answers"]
-        if (not isinstance(answers, dict) or not answers
-                or not all(isinstance(k, str) and isinstance(v, str) for k, v in answers.items())):
-            raise ApiRefusal(400, "bad_request",
-                             'answers must map question text to option label: {"question": "label"}')
-        if any(claude.has_surrogate(text) for pair in answers.items() for text in pair):
-            raise ApiRefusal(400, "bad_request", "answers hold a lone surrogate (half of a UTF-16 pair), which is"
-                           " not text; nothing was sent")
         if record["kind"] != "question":
             raise ApiRefusal(400, "bad_request", f"a {record['kind']} request takes no answers")
-        return Answers(answers=answers)
+        try:
+            return Answers(answers=dialogs.joined_answers(record.get("tool_input"), body["answers"]))
+        except ValueError as e:
+            raise ApiRefusal(400, "bad_request", str(e)) from None
     response = body["response"]
     if not isinstance(response, str):
         raise ApiRefusal(400, "bad_request", "response must be a string")
@@ -112,10 +112,39 @@ def plan(record: dict[str, Any], body: dict[str, Any]) -> Answer:
     return Text(text=response)
 
 
-def structured(record: dict[str, Any], plan: Answer) -> Decision | Answers | None:
+def chosen_suggestions(record: dict[str, Any], chosen: Any) -> tuple[int, ...] | None:
+    """The indexes of the permission_suggestions an "always" grants (None: all of them)."""
+    if chosen is None:
+        return None
+    count = len(record.get("permission_suggestions") or [])
+    if (not isinstance(chosen, list) or not chosen
+            or not all(isinstance(i, int) and not isinstance(i, bool) for i in chosen)):
+        raise ApiRefusal(400, "bad_request", "suggestions is a non-empty list of suggestion indexes, such as [0, 2]")
+    wrong = [i for i in chosen if not 0 <= i < count]
+    if wrong:
+        raise ApiRefusal(400, "bad_request", f"this request has {count} suggestion(s): index {wrong[0]} is none of"
+                         " them")
+    return tuple(sorted(set(chosen)))
+
+
+def plan_choice(record: dict[str, Any], body: dict[str, Any]) -> PlanChoice:
+    """A plan approval (auto, manual) or keep planning with feedback, for an ExitPlanMode request."""
+    mode, message = body["plan"], body.get("message")
+    if mode not in ("auto", "manual", "keep"):
+        raise ApiRefusal(400, "bad_request", "plan must be one of auto, manual, keep")
+    if record["kind"] != "permission" or record.get("tool_name") != dialogs.PLAN_TOOL:
+        raise ApiRefusal(400, "bad_request", "plan answers only a plan approval (ExitPlanMode)")
+    if message is not None and (not isinstance(message, str) or mode != "keep"):
+        raise ApiRefusal(400, "bad_request", "message is a string, and only with plan keep (feedback for Claude)")
+    if message:
+        _check_text(message)
+    return PlanChoice(plan=mode, message=message or None)
+
+
+def structured(record: dict[str, Any], plan: Answer) -> Decision | PlanChoice | Answers | None:
     """`plan` as a structured answer a PermissionRequest hook can carry; None for text, or an option
     that names no decision or lone question's label."""
-    if isinstance(plan, (Decision, Answers)):
+    if isinstance(plan, (Decision, PlanChoice, Answers)):
         return plan
     if isinstance(plan, OptionKey):
         return claude.option_answer(record, plan.key)
@@ -142,7 +171,7 @@ class Courier:
         """The options of the Claude Code dialog the pane shows now; [] when none. Raises tmux errors."""
         return claude.screen_options(await self.panes.capture(socket, target, join=True))
 
-    def _hook_plan(self, record: dict[str, Any], plan: Answer) -> Decision | Answers | None:
+    def _hook_plan(self, record: dict[str, Any], plan: Answer) -> Decision | PlanChoice | Answers | None:
         """What a hook waiting for `record` would be given for `plan`; None when no hook can carry it."""
         if not self.mailbox.waiting(record["id"]):
             return None
@@ -210,6 +239,10 @@ class Courier:
                 await mark_typing(record)
                 await self._press_on_dialog(socket, target, plan.key, before)
             else:
+                if (isinstance(plan, Decision) and plan.suggestions is not None
+                        and len(plan.suggestions) < len(record.get("permission_suggestions") or [])):
+                    raise ApiRefusal(409, "needs_hook", "only the waiting hook can grant some of the suggestions"
+                                     " (the dialog's own option grants them all); nothing was typed")
                 await self._press_choice(socket, target, plan, held, lambda: mark_typing(record))
         except tmux.UnsafeSocket as e:
             raise ApiRefusal(409, "unsafe_socket", f"{e}; nothing was typed") from None
@@ -220,7 +253,7 @@ class Courier:
             raise ApiRefusal(502, "tmux_failed", f"tmux failed: {e}; the request stays pending") from None
         return "keys"
 
-    async def _hand_to_hook(self, record: dict[str, Any], plan: Decision | Answers) -> bool:
+    async def _hand_to_hook(self, record: dict[str, Any], plan: Decision | PlanChoice | Answers) -> bool:
         """Give the decision to the waiting hook; False when no hook took it (then keys are used)."""
         return await self.mailbox.hand(record["id"], claude.hook_decision(record, plan))
 
@@ -232,7 +265,7 @@ class Courier:
                                            " there is no pane to type into")
         return target
 
-    async def _press_choice(self, socket: str | None, target: str, plan: Decision | Answers, held: str,
+    async def _press_choice(self, socket: str | None, target: str, plan: Decision | PlanChoice | Answers, held: str,
                             mark_typing: Callable[[], Awaitable[None]]) -> None:
         """A decision or answer by keystrokes: find its key among the options on the live screen."""
         options = await self.dialog_options(socket, target)
@@ -241,6 +274,8 @@ class Courier:
             pass  # no dialog: even Esc (deny) would land in Claude's input box, or interrupt it
         elif isinstance(plan, Decision):
             key = claude.key_for_decision(plan.decision, options)
+        elif isinstance(plan, PlanChoice):
+            key = dialogs.key_for_plan(plan.plan, options)
         else:
             answers = plan.answers
             if len(answers) != 1:
@@ -253,7 +288,7 @@ class Courier:
                            " nothing was typed", screen_options=[label for _, label in options])
         await mark_typing()
         await self._press_on_dialog(socket, target, key, options)
-        if isinstance(plan, Decision) and plan.message:
+        if isinstance(plan, (Decision, PlanChoice)) and plan.message:
             await asyncio.sleep(DENY_MESSAGE_PAUSE)
             await self.panes.send_text(socket, target, plan.message)
 

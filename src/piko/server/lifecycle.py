@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from piko import claude
+from piko import claude, dialogs
 from piko.models import Kind, Option, Record
 
 DIALOG_KINDS = ("permission", "question")
@@ -60,19 +60,26 @@ def new_record(kind: Kind, fields: dict[str, Any], extra: dict[str, Any], *, id:
                     options=msgspec.convert(options, list[Option]), created_at=stamp, updated_at=stamp)
     out: dict[str, Any] = msgspec.to_builtins(record)
     out["summary"] = claude.summary_of(out)
+    out["suggestions"] = dialogs.suggestions_of(fields["permission_suggestions"])
     return out
 
 
 def apply_event(fields: dict[str, Any], extra: dict[str, Any], current: dict[str, Any] | None, *,
-                new_id: str, stamp: str) -> Change:
+                new_id: str, stamp: str, answered: dict[str, Any] | None = None) -> Change:
     """What the event (`fields`, `extra`: claude.normalize_event) does, given its session's pending request
-    `current` (None when there is none). A new request gets `new_id` and `stamp`."""
+    `current` (None when there is none) and the dialog of that session answered from Piko moments ago
+    (`answered`, None when none). A new request gets `new_id` and `stamp`."""
     event = fields["hook_event_name"]
     kind = claude.kind_of(fields)
     if current is not None and event == "Notification" and (
             (kind == "permission" and current["kind"] in DIALOG_KINDS)
             or (kind == "idle" and current["kind"] == "idle")):
         return Enrich(current, enrichment(current, fields, extra))
+    if (event == "Notification" and kind == "permission" and answered is not None
+            and (current is None or current["kind"] not in DIALOG_KINDS)):
+        # Claude Code's late "needs your permission" (or "needs your approval for the plan") for the
+        # dialog that was just answered from Piko: that dialog is gone, nothing is asked any more.
+        return Ignore()
     if kind is not None:
         return Create(new_record(kind, fields, extra, id=new_id, stamp=stamp), current)
     if event == "Stop" and fields["session_id"]:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from piko import claude, tmux
+from piko import claude, dialogs, tmux
 from piko.models import ChangeKind, answer_response, answer_type
 from piko.server import delivery, fleet_rules, lifecycle
 from piko.server.errors import ApiRefusal
@@ -27,6 +27,9 @@ from piko.server.mailbox import HookOutput, Mailbox
 from piko.server.store import Store, StoreError
 
 log = logging.getLogger("piko.orchestra")
+# Claude Code tells of a dialog by Notification some seconds after drawing it, even when Piko answered it
+# meanwhile: for this long after an answer, such a late Notification asks nothing (lifecycle.apply_event).
+LATE_NOTICE_SECONDS = 20.0
 
 Clock = Callable[[], str]
 
@@ -63,6 +66,7 @@ class Orchestra:
         self.observers: list[Callable[[ChangeKind, dict[str, Any]], None]] = []
         # A record per Claude session, fed by the events and requests below.
         self.fleet = Fleet(store, hub, self.panes.session_name)
+        self._answered: dict[str, tuple[float, dict[str, Any]]] = {}  # session -> (when, dialog answered)
 
     # ---- reading ---------------------------------------------------------------------------------
 
@@ -160,7 +164,8 @@ class Orchestra:
                 pass  # its tmux server is gone (a spooled event): the request is kept, answering it says so
         session = fields["session_id"]
         current = self.pending_for_session(session) if session else None
-        change = lifecycle.apply_event(fields, extra, current, new_id=secrets.token_hex(6), stamp=self.clock())
+        change = lifecycle.apply_event(fields, extra, current, new_id=secrets.token_hex(6), stamp=self.clock(),
+                                       answered=self._recently_answered(session))
         self.fleet.event(fields, extra, fleet_rules.pending_after(change, current), self.clock())
         if isinstance(change, lifecycle.Enrich):
             await self._save(change.record, **change.changes)
@@ -188,8 +193,18 @@ class Orchestra:
                 self.event_keys.remember(key)
             return answer
 
+    def _recently_answered(self, session: str | None) -> dict[str, Any] | None:
+        """The dialog of `session` answered from Piko less than LATE_NOTICE_SECONDS ago, if any."""
+        when, record = self._answered.get(session or "", (0.0, None))
+        if record is None or asyncio.get_running_loop().time() - when > LATE_NOTICE_SECONDS:
+            self._answered.pop(session or "", None)
+            return None
+        return record
+
     async def _create(self, change: lifecycle.Create) -> dict[str, Any]:
         record, replacing = change.record, change.replaces
+        if record["kind"] == "permission" and record.get("tool_name"):
+            record["detail"] = await asyncio.to_thread(dialogs.detail_of, record)  # reads the edited file
         replaced = None
         if replacing is not None and replacing["id"] not in self._inflight:
             replaced = await self._close(replacing, "resolved", change.via, inserts=(record,))
@@ -312,6 +327,8 @@ class Orchestra:
                                      f"recorded ({e.message}); do not answer it again: dismiss it once the "
                                      "store works") from None
                 self._announce("resolved", record)
+                if record.get("session_id") and record["kind"] in delivery.DIALOG_KINDS:
+                    self._answered[record["session_id"]] = (asyncio.get_running_loop().time(), record)
             return {"ok": True, "delivered_via": via, "notification": record}
 
     async def _mark_typing(self, record: dict[str, Any]) -> None:
