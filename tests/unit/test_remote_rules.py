@@ -214,9 +214,11 @@ async def test_a_browser_lists_devices_and_revokes_one_but_not_all(remote_app):
 async def test_every_answer_records_who_gave_it(remote_app, pane):
     phone, made = await paired(remote_app)
     answered = []
-    for credential in (phone, TOKEN):
+    for n, credential in enumerate((phone, TOKEN)):
+        # A session of its own each: a permission Notification just after Piko answered one of that
+        # session's dialogs is that dialog told late, and is ignored (server/lifecycle.py).
         r = await client(remote_app).post("/api/orchestra/notify", json={
-            "hook_event_name": "Notification", "notification_type": "permission_prompt", "session_id": "s",
+            "hook_event_name": "Notification", "notification_type": "permission_prompt", "session_id": f"s{n}",
             "message": "Claude needs your permission to use Bash", "tmux_target": "%1"})
         id = r.json()["id"]
         r = await client(remote_app, credential).post("/api/orchestra/respond",
