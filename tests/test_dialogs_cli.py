@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from tests.support import mcp_stub
-from tests.support.agents import Rig
-from tests.support.claude_cli import require_claude
-from tests.support.fake_anthropic import ASK2_INPUT, PLAN_TEXT, FakeAnthropic
+from tests.support.agents import Rig, running_rig
+from tests.support.fake_anthropic import ASK2_INPUT, PLAN_TEXT
+from tests.support.server import PikoServer
 
 pytestmark = pytest.mark.claude
 
@@ -26,21 +26,10 @@ PLAN_MODE = ("--permission-mode", "plan")
 LATE_NOTIFICATION_S = 9.0  # Claude Code's permission Notification comes ~6-7 s after its dialog
 
 
-@pytest.fixture(scope="module")
-def claude_bin() -> str:
-    return require_claude()
-
-
 @pytest.fixture
-def rig(tmp_path: Path, server: Any, claude_bin: str) -> Iterator[Rig]:
-    with FakeAnthropic() as api:
-        r = Rig(tmp_path, server, api, claude_bin)
-        try:
-            yield r
-            r.wait_no_hooks()
-        finally:
-            r.close()
-            r.wait_no_hooks()
+def rig(tmp_path: Path, server: PikoServer) -> Iterator[Rig]:
+    with running_rig(tmp_path, server, hooks_gone_while_running=True) as rig:
+        yield rig
 
 
 def is_plan(record: dict[str, Any]) -> bool:

@@ -17,28 +17,16 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.agents import Rig
-from tests.support.claude_cli import require_claude
-from tests.support.fake_anthropic import FakeAnthropic
+from tests.support.agents import Rig, running_rig
+from tests.support.server import PikoServer
 
 pytestmark = pytest.mark.claude
 
 
-@pytest.fixture(scope="module")
-def claude_bin() -> str:
-    return require_claude()
-
-
 @pytest.fixture
-def rig(tmp_path: Path, server, claude_bin: str) -> Iterator[Rig]:
-    with FakeAnthropic() as api:
-        r = Rig(tmp_path, server, api, claude_bin)
-        try:
-            yield r
-            r.wait_no_hooks()  # every scenario ends with its hooks gone, Claude still running
-        finally:
-            r.close()
-            r.wait_no_hooks()  # and a hook never outlives its agent
+def rig(tmp_path: Path, server: PikoServer) -> Iterator[Rig]:
+    with running_rig(tmp_path, server, hooks_gone_while_running=True) as rig:
+        yield rig
 
 
 def marker(tmp_path: Path) -> Path:

@@ -15,30 +15,19 @@ from typing import Any
 
 import pytest
 
-from tests.support.agents import Rig, piko_command
-from tests.support.claude_cli import require_claude
-from tests.support.fake_anthropic import FakeAnthropic
+from tests.support.agents import Rig, piko_command, running_rig
 from tests.support.hook import hook_env
+from tests.support.server import PikoServer
 
 pytestmark = pytest.mark.claude
 
 SLOW = "sleep 6"  # long enough to see it working under load; allowed in the project's settings
 
 
-@pytest.fixture(scope="module")
-def claude_bin() -> str:
-    return require_claude()
-
-
 @pytest.fixture
-def rig(tmp_path: Path, server, claude_bin: str) -> Iterator[Rig]:
-    with FakeAnthropic() as api:
-        r = Rig(tmp_path, server, api, claude_bin)
-        try:
-            yield r
-        finally:
-            r.close()
-            r.wait_no_hooks()
+def rig(tmp_path: Path, server: PikoServer) -> Iterator[Rig]:
+    with running_rig(tmp_path, server) as rig:
+        yield rig
 
 
 def allow_slow_command(project: Path) -> None:

@@ -13,9 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.agents import Rig
-from tests.support.claude_cli import require_claude
-from tests.support.fake_anthropic import FakeAnthropic
+from tests.support.agents import Rig, running_rig
 from tests.support.push_service import PushService
 from tests.support.server import PikoServer
 from tests.test_push import subscribe, wait_messages
@@ -33,13 +31,8 @@ def server(piko_home: Path) -> Iterator[PikoServer]:
 
 @pytest.fixture
 def rig(tmp_path: Path, server: PikoServer) -> Iterator[Rig]:
-    claude_bin = require_claude()
-    with FakeAnthropic() as api:
-        r = Rig(tmp_path, server, api, claude_bin)
-        try:
-            yield r
-        finally:
-            r.close()
+    with running_rig(tmp_path, server) as rig:
+        yield rig
 
 
 def test_allow_from_a_pushed_notification_lets_a_real_agent_proceed(rig, tmp_path, open_page):

@@ -3,12 +3,13 @@ installed by the real `piko cc init`, and the Messages API stand-in they talk to
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -115,3 +116,20 @@ def hook_processes(piko_home: Path) -> list[int]:
         except OSError:
             continue
     return found
+
+
+@contextlib.contextmanager
+def running_rig(tmp_path: Path, server: PikoServer, *, hooks_gone_while_running: bool = False) -> Iterator[Rig]:
+    """A Rig on the real Claude Code CLI and a fresh Messages API stand-in; on the way out every agent is
+    closed and no hook may be left (`hooks_gone_while_running`: none while Claude still runs, either)."""
+    from tests.support.claude_cli import require_claude
+
+    with FakeAnthropic() as api:
+        rig = Rig(tmp_path, server, api, require_claude())
+        try:
+            yield rig
+            if hooks_gone_while_running:
+                rig.wait_no_hooks()  # every scenario ends with its hooks gone, Claude still running
+        finally:
+            rig.close()
+            rig.wait_no_hooks()

@@ -27,9 +27,10 @@ def fail(message: str) -> NoReturn:
     sys.exit(1)
 
 
-def call(method: str, path: str, body: Any = None) -> Any:
+def call(method: str, path: str, body: Any = None, timeout: float = 10.0) -> Any:
+    """The server's answer to one API call with the token; a clear message and exit 1 otherwise."""
     try:
-        client = Client(timeout=10.0)
+        client = Client(timeout=timeout)
     except ValueError as e:
         fail(f"$PIKO_URL is not usable: {e}")
     try:

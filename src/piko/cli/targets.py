@@ -11,26 +11,10 @@ from typing import Any
 
 import click
 
-from piko.cli.access import NotRunning, fail
-from piko.client import ApiError, Client, Unreachable, token_file
+from piko.cli.access import NotRunning, call, fail
+from piko.client import ApiError, Client, Unreachable
 
 SEND_TIMEOUT = 45.0  # a test waits for the target's answer (the server gives up after 30 s)
-
-
-def call(method: str, path: str, body: Any = None, timeout: float = 10.0) -> Any:
-    try:
-        client = Client(timeout=timeout)
-    except ValueError as e:
-        fail(f"$PIKO_URL is not usable: {e}")
-    try:
-        return client.call(method, path, body)
-    except Unreachable as e:
-        raise NotRunning(f"cannot reach the Orchestra server at {client.url}: {e}. "
-                         "Is `piko server` running?") from None
-    except ApiError as e:
-        if e.status == 401:
-            fail(f"the server at {client.url} refused the token from {token_file()} ({e.message})")
-        fail(f"the server answered {e.status}: {e.message}")
 
 
 def describe(target: dict[str, Any]) -> str:
