@@ -26,6 +26,7 @@ from piko import __version__, tmux
 from piko.channel import server_proof
 from piko.models import api_schema
 from piko.server import auth, targets
+from piko.server.body import read_json
 from piko.server.delivery import Panes, pane_of
 from piko.server.errors import ApiRefusal
 from piko.server.fleet import answered_by
@@ -42,7 +43,6 @@ from piko.server.waitkeys import WaitKeys
 log = logging.getLogger("piko.server")
 
 STATIC = Path(__file__).parent / "static"
-MAX_BODY = 1024 * 1024
 HISTORY_LIMIT = 1000
 SCREEN_HISTORY = 40
 HOOK_HEARTBEAT = 2.0
@@ -52,27 +52,6 @@ NONCE_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRS
 
 def error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": message, "code": code, **extra}, status_code=status)
-
-
-async def read_json(request: Request) -> Any:
-    """The request body as JSON, at most MAX_BODY bytes; ApiRefusal (400/413) otherwise."""
-    length = request.headers.get("content-length")
-    if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
-        raise ApiRefusal(413, "too_large", f"the body is larger than {MAX_BODY} bytes")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise ApiRefusal(413, "too_large", f"the body is larger than {MAX_BODY} bytes")
-        chunks.append(chunk)
-    try:
-        return json.loads(b"".join(chunks), parse_constant=_no_constants)
-    except (ValueError, UnicodeDecodeError, RecursionError) as e:
-        raise ApiRefusal(400, "bad_json", f"the body is not valid JSON: {e}") from None
-
-
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
 
 
 StartupStep = Callable[[Any], Awaitable["asyncio.Task[None] | None"]]
@@ -272,7 +251,7 @@ class App(Starlette):
             the.push.close()
             the.orchestra.shutdown()
 
-        super().__init__(routes=[*ROUTES[:2], *auth.ROUTES, *ROUTES[2:], *targets.routes(the.notifier, read_json),
+        super().__init__(routes=[*ROUTES[:2], *auth.ROUTES, *ROUTES[2:], *targets.routes(the.notifier),
                                  *push_routes(the.push)],
                          exception_handlers={ApiRefusal: api_refusal, HTTPException: http_error},
                          lifespan=lifespan)

@@ -14,7 +14,6 @@ Who may call what:
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import secrets
@@ -26,8 +25,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from piko.server.body import read_json
 from piko.server.errors import ApiRefusal
-from piko.server.guard import CLOSE_UNAUTHORIZED, browser_session
+from piko.server.guard import CLOSE_UNAUTHORIZED, browser_session, require_token
 from piko.server.hub import Hub
 from piko.server.parts import parts
 from piko.server.sessions import MAX_PAIRING_SECONDS, Sessions, clean_name, iso
@@ -65,22 +65,8 @@ def close_sockets(hub: Hub, session_ids: set[str] | None, reason: str) -> None:
             client.close(CLOSE_UNAUTHORIZED, reason)
 
 
-def _token_holder(request: Request) -> None:
-    if browser_session(request.scope) is not None:
-        raise ApiRefusal(403, "needs_token", "this needs the server's token (the piko command), "
-                       "not a browser session")
-
-
 async def _login_code(request: Request) -> str:
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_LOGIN_BODY:
-            raise ApiRefusal(413, "too_large", f"the body is larger than {MAX_LOGIN_BODY} bytes")
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiRefusal(400, "bad_json", "the body is not valid JSON") from None
+    data = await read_json(request, MAX_LOGIN_BODY)
     code = data.get("code") if isinstance(data, dict) else None
     if not isinstance(code, str) or not code:
         raise ApiRefusal(400, "bad_request", 'send {"code": "<the code from the login link>"}')
@@ -89,15 +75,7 @@ async def _login_code(request: Request) -> str:
 
 async def _pairing(request: Request) -> tuple[str | None, int | None]:
     """The device name and lifetime a pairing asks for (both optional)."""
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_LOGIN_BODY:
-            raise ApiRefusal(413, "too_large", f"the body is larger than {MAX_LOGIN_BODY} bytes")
-    try:
-        data = json.loads(body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise ApiRefusal(400, "bad_json", "the body is not valid JSON") from None
+    data = await read_json(request, MAX_LOGIN_BODY, empty={})
     name, seconds = (data.get("name"), data.get("seconds")) if isinstance(data, dict) else (0, 0)
     if name is not None and not isinstance(name, str):
         raise ApiRefusal(400, "bad_request", "name must be a string (the device's name)")
@@ -127,7 +105,7 @@ async def sign_out(request: Request) -> Response:
 
 
 async def login_link(request: Request) -> Response:
-    _token_holder(request)
+    require_token(request.scope)
     the = parts(request)
     code, expires = the.sessions.new_login_code()
     return JSONResponse({"url": f"{the.access.base_url}/login#code={code}", "expires_at": iso(expires),
@@ -135,12 +113,12 @@ async def login_link(request: Request) -> Response:
 
 
 async def list_sessions(request: Request) -> Response:
-    _token_holder(request)
+    require_token(request.scope)
     return JSONResponse({"sessions": [s.public() for s in parts(request).sessions.live()]}, headers=NO_CACHE)
 
 
 async def revoke(request: Request) -> Response:
-    _token_holder(request)
+    require_token(request.scope)
     return await revoke_one(request)
 
 
@@ -155,7 +133,7 @@ async def revoke_one(request: Request) -> Response:
 
 
 async def revoke_all(request: Request) -> Response:
-    _token_holder(request)
+    require_token(request.scope)
     the = parts(request)
     ids = the.sessions.revoke_all()
     close_sockets(the.hub, set(ids), "session revoked")
@@ -163,7 +141,7 @@ async def revoke_all(request: Request) -> Response:
 
 
 async def rotate(request: Request) -> Response:
-    _token_holder(request)
+    require_token(request.scope)
     the = parts(request)
     if the.access.token_path is None:
         raise ApiRefusal(409, "no_token_file", "this server was started without a token file")
@@ -175,7 +153,7 @@ async def rotate(request: Request) -> Response:
 
 
 async def pair(request: Request) -> Response:
-    _token_holder(request)
+    require_token(request.scope)
     the = parts(request)
     if not the.access.tls:
         raise ApiRefusal(409, "not_remote", "pairing a device needs HTTPS: start the server with "

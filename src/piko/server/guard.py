@@ -21,6 +21,7 @@ from pathlib import Path
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from piko.server.errors import ApiRefusal
 from piko.server.headers import secured
 from piko.server.sessions import Session, Sessions
 
@@ -101,6 +102,14 @@ def browser_session(scope: Scope) -> Session | None:
     """The browser session a request came with; None for the token holder (or no one)."""
     session = scope.get("state", {}).get("session")
     return session if isinstance(session, Session) else None
+
+
+def require_token(scope: Scope) -> None:
+    """Refuse a browser session (403) where only the token will do: routes that mint or end access, or
+    configure the server, so a stolen session cannot extend itself."""
+    if browser_session(scope) is not None:
+        raise ApiRefusal(403, "needs_token", "this needs the server's token (the piko command), "
+                         "not a browser session")
 
 
 def ws_subprotocol(scope: Scope) -> str | None:

@@ -38,6 +38,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from piko import config
+from piko.server.body import read_json
 from piko.server.errors import ApiRefusal
 from piko.server.guard import browser_session
 from piko.server.hub import Hub
@@ -295,18 +296,6 @@ class Push:
             task.cancel()
 
 
-async def _small_json(request: Request) -> Any:
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            raise ApiRefusal(413, "too_large", f"the body is larger than {MAX_BODY} bytes")
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiRefusal(400, "bad_json", "the body is not valid JSON") from None
-
-
 def routes(push: Push) -> list[Route]:
     """GET /api/push/key, and the caller's own subscription: GET, POST (subscribe), DELETE."""
 
@@ -331,7 +320,7 @@ def routes(push: Push) -> list[Route]:
 
     async def subscribe(request: Request) -> Response:
         session_id = own_session(request)
-        return JSONResponse(push.subscribe(session_id, await _small_json(request)))
+        return JSONResponse(push.subscribe(session_id, await read_json(request, MAX_BODY)))
 
     async def unsubscribe(request: Request) -> Response:
         return JSONResponse({"ok": True, "removed": push.unsubscribe(own_session(request))})

@@ -28,8 +28,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from piko.server import notify_rules
+from piko.server.body import read_json
 from piko.server.errors import ApiRefusal
-from piko.server.guard import browser_session
+from piko.server.guard import require_token
 
 log = logging.getLogger("piko.targets")
 logging.getLogger("apprise").setLevel(logging.CRITICAL + 1)  # its lines may quote the URL, secrets included
@@ -234,12 +235,6 @@ class Notifier:
         return start
 
 
-def _token_holder(request: Request) -> None:
-    if browser_session(request.scope) is not None:
-        raise ApiRefusal(403, "needs_token", "notify targets need the server's token (the piko command), "
-                                             "not a browser session")
-
-
 async def _new_target(notifier: Notifier, body: Any) -> tuple[str, float, bool]:
     """The url, delay and content of `POST /api/notify-targets`; ApiRefusal (400) naming what is wrong."""
     if not isinstance(body, dict):
@@ -260,22 +255,22 @@ async def _new_target(notifier: Notifier, body: Any) -> tuple[str, float, bool]:
     return url.strip(), float(delay), content
 
 
-def routes(notifier: Notifier, read_json: Callable[[Request], Awaitable[Any]]) -> list[Route]:
+def routes(notifier: Notifier) -> list[Route]:
     def find(request: Request) -> Target:
-        _token_holder(request)
+        require_token(request.scope)
         target = notifier.by_id.get(request.path_params["id"])
         if target is None:
             raise ApiRefusal(404, "not_found", f"no notify target {request.path_params['id']!r}")
         return target
 
     async def list_targets(request: Request) -> Response:
-        _token_holder(request)
+        require_token(request.scope)
         targets = list(notifier.by_id.values())
         shown = await notifier.off_loop(lambda: [t.public() for t in targets])
         return JSONResponse({"targets": shown}, headers=NO_CACHE)
 
     async def add(request: Request) -> Response:
-        _token_holder(request)
+        require_token(request.scope)
         url, delay, content = await _new_target(notifier, await read_json(request))
         if len(notifier.by_id) >= MAX_TARGETS:
             raise ApiRefusal(409, "too_many", f"there are {MAX_TARGETS} notify targets already: remove one first")
