@@ -56,8 +56,9 @@ class TmuxServer:
             self._socket_path = self.cmd("display-message", "-p", "#{socket_path}").strip()
         return self._socket_path
 
-    def capture(self, pane: str) -> str:
-        return self.cmd("capture-pane", "-p", "-J", "-t", pane)
+    def capture(self, pane: str, history: bool = False) -> str:
+        """The pane's screen (with `history`, also the lines scrolled off its top)."""
+        return self.cmd("capture-pane", "-p", "-J", *(["-S", "-"] if history else []), "-t", pane)
 
     def wait_for(self, pane: str, pattern: str, timeout: float = 10) -> str:
         rx = re.compile(pattern)
