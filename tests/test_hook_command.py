@@ -83,6 +83,8 @@ def test_the_written_command_posts_the_event_and_loads_only_light_modules(projec
     assert "piko.cli.notify" in modules and "piko.client" in modules  # it did run the hook
     assert not heavy(modules), heavy(modules)
     assert not [m for m in modules if m in ("site", "sitecustomize") or m.startswith("__editable__")]
+    # nor os: the hook's modules use posix and piko.lightos (os would be a third of its budget)
+    assert not [m for m in modules if m in ("os", "posixpath", "stat", "_collections_abc")], modules
     assert {r["kind"] for r in server.pending()} == {"idle"}  # both events reached the server
     assert not (piko_home / "notify.log").exists()
 

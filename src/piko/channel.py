@@ -11,7 +11,9 @@ Imported by the hook: standard library only; hmac is loaded only on the TCP path
 
 from __future__ import annotations
 
-import os
+import posix  # not os: see lightos.py
+
+from piko import lightos
 
 SOCKET_FILE = "server.sock"  # the server's Unix socket, in $PIKO_HOME
 MAX_SOCKET_PATH = 107  # sun_path; a longer path is reached through /proc/self/fd/<its folder>
@@ -37,6 +39,6 @@ def unix_address(path: str) -> tuple[str, int | None]:
     longer than sun_path is reached through the folder, opened without following a final symlink."""
     if len(path.encode()) <= MAX_SOCKET_PATH:
         return path, None
-    folder, name = os.path.split(path)
-    fd = os.open(folder or ".", os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW)
+    folder, name = lightos.split(path)
+    fd = posix.open(folder or ".", posix.O_PATH | posix.O_DIRECTORY | posix.O_NOFOLLOW)
     return f"/proc/self/fd/{fd}/{name}", fd

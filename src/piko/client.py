@@ -16,11 +16,10 @@ same connection: a listener that squats the port, or relays to the real server, 
 from __future__ import annotations
 
 import _socket
-import os
-import stat  # loaded by os already: free
+import posix  # not os: see lightos.py
 import time
 
-from piko import __version__, config, fastjson
+from piko import __version__, config, fastjson, lightos
 from piko.channel import SOCKET_FILE, server_proof, unix_address
 
 TYPE_CHECKING = False  # not `from typing import ...`: typing imports re, which the hook cannot afford
@@ -154,13 +153,13 @@ class Client:
     def __init__(self, url: str | None = None, token: str | None = None, *, home: str | None = None,
                  timeout: float = 10.0) -> None:
         home = home if home is not None else config.home_dir()
-        url = url or os.environ.get("PIKO_URL")
+        url = url or lightos.getenv("PIKO_URL")
         self.socket_path: str | None = None
         if url:
             self.url = url.rstrip("/")
             self.scheme, self.host, self.port, self.host_header, self.base_path = split_url(self.url)
         else:
-            self.socket_path = os.path.join(home, SOCKET_FILE)
+            self.socket_path = lightos.join(home, SOCKET_FILE)
             self.url = f"unix:{self.socket_path}"
             self.scheme, self.host, self.port, self.host_header, self.base_path = "unix", "", 0, "localhost", ""
         self.token = token if token is not None else config.read_token(home)
@@ -198,10 +197,10 @@ class Client:
         path = self.socket_path
         assert path is not None
         try:
-            st = os.lstat(path)
+            st = posix.lstat(path)
         except OSError as e:
             raise Unreachable(f"no server socket at {path} ({e.strerror or e})") from None
-        if not stat.S_ISSOCK(st.st_mode) or st.st_uid != os.geteuid():
+        if not lightos.S_ISSOCK(st.st_mode) or st.st_uid != posix.geteuid():
             raise NotOurs(f"{path} is not a socket of this user's: refused")
         wait = deadline - time.monotonic()
         if wait <= 0:
@@ -217,7 +216,7 @@ class Client:
             raise Unreachable(f"cannot connect to {path} ({e.strerror or e})") from None
         finally:
             if folder is not None:
-                os.close(folder)
+                posix.close(folder)
         return sock
 
     def _connect_tcp(self, deadline: float) -> Any:
@@ -247,7 +246,7 @@ class Client:
         not_ours = f"the server at {self.url} did not prove it is ours"
         if not self.token:
             raise NotOurs(f"{not_ours}: there is no token to check it with")
-        nonce = os.urandom(16).hex()
+        nonce = posix.urandom(16).hex()
         try:
             peer = conn.sock.getpeername()
         except OSError as e:
@@ -429,4 +428,4 @@ class Client:
 
 def token_file() -> str:
     """Where the token is read from, for messages."""
-    return os.path.join(config.home_dir(), config.TOKEN_FILE)
+    return lightos.join(config.home_dir(), config.TOKEN_FILE)

@@ -4,18 +4,21 @@ user's alone: a state folder, or a folder above it, that another user owns or ma
 chmod'ed: the refusal says what to run.
 
 Imported by the hook (`piko cc notify`), which has a start-up budget of a few milliseconds: standard library
-only, no work at import, and the costly modules (pathlib, secrets) are imported only by the functions that
-need them. The hook uses the `str` variants (`home_dir`, `check_home`, `ensure_home_dir`).
+only (not even `os`: lightos.py), no work at import, and the costly modules (pathlib, secrets) are imported
+only by the functions that need them. The hook uses the `str` variants (`home_dir`, `check_home`,
+`ensure_home_dir`).
 """
 
 from __future__ import annotations
 
 import errno
-import os
-import stat  # already loaded by os: costs nothing
+import posix  # not os: see lightos.py
+
+from piko import lightos
 
 TYPE_CHECKING = False  # not `from typing import ...`: typing imports re, which the hook cannot afford
 if TYPE_CHECKING:
+    from os import PathLike
     from pathlib import Path
 
 DEFAULT_HOST = "127.0.0.1"
@@ -28,8 +31,8 @@ EVENT_KEY_FIELD = "piko_event_key"  # the idempotency key the hook gives each ev
 
 def home_dir() -> str:
     """`$PIKO_HOME`, default `~/.piko`, as a string (no pathlib, for the hook)."""
-    value = os.environ.get("PIKO_HOME")
-    return os.path.expanduser(value) if value else os.path.join(os.path.expanduser("~"), ".piko")
+    value = lightos.getenv("PIKO_HOME")
+    return lightos.expanduser(value) if value else lightos.join(lightos.expanduser("~"), ".piko")
 
 
 def piko_home() -> Path:
@@ -41,7 +44,7 @@ def piko_home() -> Path:
 
 def server_url() -> str:
     """`$PIKO_URL`, default `http://127.0.0.1:19876`, without a trailing slash."""
-    return (os.environ.get("PIKO_URL") or f"http://{DEFAULT_HOST}:{DEFAULT_PORT}").rstrip("/")
+    return (lightos.getenv("PIKO_URL") or f"http://{DEFAULT_HOST}:{DEFAULT_PORT}").rstrip("/")
 
 
 class UnsafeHome(Exception):
@@ -49,7 +52,7 @@ class UnsafeHome(Exception):
     to run. Piko refuses rather than repairs: it never follows, chmods or writes what it did not make."""
 
 
-def _is_safe_folder(st: os.stat_result, uid: int, *, own: bool) -> bool:
+def _is_safe_folder(st: posix.stat_result, uid: int, *, own: bool) -> bool:
     if own:  # the state folder itself, and the folders piko makes in it: ours, no one else's
         return st.st_uid == uid and not st.st_mode & 0o077
     if st.st_uid not in (uid, 0):
@@ -64,28 +67,28 @@ def _ancestors(path: str) -> list[str]:
     """`path`'s folders, outermost first, both as written and as the links resolve (both must be safe:
     a link in a folder someone else can write could be swapped later)."""
     found: list[str] = []
-    for start in (os.path.abspath(path), os.path.realpath(path)):
-        folder = os.path.dirname(start)
+    for start in (lightos.abspath(path), lightos.realpath(path)):
+        folder = lightos.dirname(start)
         while True:
             if folder not in found:
                 found.append(folder)
-            parent = os.path.dirname(folder)
+            parent = lightos.dirname(folder)
             if parent == folder:
                 break
             folder = parent
     return found
 
 
-def check_home(home: str | os.PathLike[str], *, create: bool = False) -> str:
+def check_home(home: str | PathLike[str], *, create: bool = False) -> str:
     """Refuse (UnsafeHome) a state folder that is not a real folder of ours, mode 0700 or stricter, or
     that lies in a folder someone else owns or may write. A missing one is made (0700) with `create`;
     without it, only the folders above it are checked. Nothing is ever chmod'ed."""
-    path = os.path.abspath(os.fspath(home))
-    uid = os.getuid()
+    path = lightos.abspath(posix.fspath(home))
+    uid = posix.getuid()
     for folder in _ancestors(path):
         try:
-            link = os.lstat(folder)
-            st = os.stat(folder) if stat.S_ISLNK(link.st_mode) else link
+            link = posix.lstat(folder)
+            st = posix.stat(folder) if lightos.S_ISLNK(link.st_mode) else link
         except FileNotFoundError:
             continue  # made below, by us, under our umask
         if link.st_uid not in (uid, 0):  # a link its owner could point elsewhere later
@@ -96,13 +99,13 @@ def check_home(home: str | os.PathLike[str], *, create: bool = False) -> str:
                              f"another user (owner uid {st.st_uid}, mode {st.st_mode & 0o7777:o}); set "
                              "PIKO_HOME to a folder inside your home, or run: chmod go-w " + folder)
     try:
-        st = os.lstat(path)
+        st = posix.lstat(path)
     except FileNotFoundError:
         if not create:
             return path
-        os.makedirs(path, mode=0o700, exist_ok=True)
-        st = os.lstat(path)
-    if not stat.S_ISDIR(st.st_mode):
+        lightos.makedirs(path, 0o700)
+        st = posix.lstat(path)
+    if not lightos.S_ISDIR(st.st_mode):
         raise UnsafeHome(f"the piko state folder {path} is not a folder (a symbolic link or a file); "
                          "piko does not follow links there: remove it, or set PIKO_HOME to another folder")
     if not _is_safe_folder(st, uid, own=True):
@@ -114,7 +117,7 @@ def check_home(home: str | os.PathLike[str], *, create: bool = False) -> str:
     return path
 
 
-def ensure_home_dir(home: str | os.PathLike[str]) -> str:
+def ensure_home_dir(home: str | PathLike[str]) -> str:
     """The state folder, made (0700) if missing; UnsafeHome if it, or a folder above it, is not safe."""
     return check_home(home, create=True)
 
@@ -123,11 +126,11 @@ def ensure_private_dir(path: str) -> str:
     """A folder piko keeps inside the state folder (the spool): made 0700 if missing, else it must be a
     real folder of ours, closed to others (UnsafeHome otherwise; never followed, never chmod'ed)."""
     try:
-        os.mkdir(path, 0o700)
+        posix.mkdir(path, 0o700)
     except FileExistsError:
         pass
-    st = os.lstat(path)
-    if not stat.S_ISDIR(st.st_mode) or not _is_safe_folder(st, os.getuid(), own=True):
+    st = posix.lstat(path)
+    if not lightos.S_ISDIR(st.st_mode) or not _is_safe_folder(st, posix.getuid(), own=True):
         raise UnsafeHome(f"{path} is not a private folder of yours (a link, someone else's, or open to "
                          f"others); piko does not follow or change it: remove it, or run chmod 700 {path}")
     return path
@@ -136,16 +139,16 @@ def ensure_private_dir(path: str) -> str:
 def check_no_links(folder: str) -> None:
     """UnsafeHome if an entry of `folder` is a symbolic link: nothing piko keeps there is one, so a link
     was planted (checked by the server at start, so even a file only the hook writes is covered)."""
-    with os.scandir(folder) as it:
+    with posix.scandir(folder) as it:
         for entry in it:
             if entry.is_symlink():
                 raise UnsafeHome(f"{entry.path} is a symbolic link; piko never follows one in its state "
                                  "folder: remove it")
 
 
-def check_private_file(path: str, st: os.stat_result) -> None:
+def check_private_file(path: str, st: posix.stat_result) -> None:
     """UnsafeHome unless `st` (of the file at `path`) is a regular file of ours, owner-only, one link."""
-    if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid():
+    if not lightos.S_ISREG(st.st_mode) or st.st_uid != posix.getuid():
         raise UnsafeHome(f"{path} is not a regular file of yours; piko does not follow or change it: "
                          "remove it")
     if st.st_nlink != 1:
@@ -156,19 +159,19 @@ def check_private_file(path: str, st: os.stat_result) -> None:
 
 
 def open_private(path: str, flags: int, mode: int = 0o600) -> int:
-    """os.open a file in the state folder without following a link (O_NOFOLLOW), then check that what
+    """Open a file in the state folder without following a link (O_NOFOLLOW), then check that what
     was opened is a regular file of ours, owner-only (UnsafeHome otherwise, with the file closed)."""
     try:
-        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+        fd = posix.open(path, flags | posix.O_NOFOLLOW | posix.O_CLOEXEC, mode)
     except OSError as e:
         if e.errno == errno.ELOOP:  # the last part is a symbolic link
             raise UnsafeHome(f"{path} is a symbolic link; piko never follows one in its state folder: "
                              "remove it") from None
         raise
     try:
-        check_private_file(path, os.fstat(fd))
+        check_private_file(path, posix.fstat(fd))
     except BaseException:
-        os.close(fd)
+        posix.close(fd)
         raise
     return fd
 
@@ -177,26 +180,26 @@ def check_no_link(path: str) -> None:
     """For files opened by others (SQLite follows links): a missing one is fine, one that exists must
     be a regular file of ours, owner-only (UnsafeHome otherwise)."""
     try:
-        st = os.lstat(path)
+        st = posix.lstat(path)
     except FileNotFoundError:
         return
     check_private_file(path, st)
 
 
-def read_token(home: str | os.PathLike[str] | None = None) -> str | None:
+def read_token(home: str | PathLike[str] | None = None) -> str | None:
     """The server's token, or None when there is none yet or the file is not safely ours (a link, someone
     else's, open to others: never read)."""
-    path = os.path.join(home if home is not None else home_dir(), TOKEN_FILE)
+    path = lightos.join(home if home is not None else home_dir(), TOKEN_FILE)
     try:
-        fd = open_private(path, os.O_RDONLY)
+        fd = open_private(path, posix.O_RDONLY)
     except (OSError, UnsafeHome):
         return None
     try:
-        return os.read(fd, 4096).decode().strip() or None
+        return posix.read(fd, 4096).decode().strip() or None
     except (OSError, UnicodeDecodeError):
         return None
     finally:
-        os.close(fd)
+        posix.close(fd)
 
 
 def load_or_create_token(home: Path) -> str:
@@ -204,12 +207,12 @@ def load_or_create_token(home: Path) -> str:
     is not safely ours."""
     import secrets
 
-    path = os.path.join(ensure_home_dir(home), TOKEN_FILE)
+    path = lightos.join(ensure_home_dir(home), TOKEN_FILE)
     try:
-        fd = open_private(path, os.O_RDWR | os.O_CREAT | os.O_EXCL)
+        fd = open_private(path, posix.O_RDWR | posix.O_CREAT | posix.O_EXCL)
     except FileExistsError:
-        fd = open_private(path, os.O_RDWR)
-    with os.fdopen(fd, "r+") as f:
+        fd = open_private(path, posix.O_RDWR)
+    with open(fd, "r+") as f:
         token = f.read().strip()
         if token:
             return token

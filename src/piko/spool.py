@@ -11,10 +11,14 @@ The rejected folder has the same caps; past them its oldest files are deleted.
 
 from __future__ import annotations
 
-import os
+import posix  # not os: see lightos.py
 import time
 
-from piko import config
+from piko import config, lightos
+
+TYPE_CHECKING = False  # not `from typing import ...`: typing imports re, which the hook cannot afford
+if TYPE_CHECKING:
+    from os import PathLike
 
 SPOOL_DIR = "spool"
 REJECTED_DIR = "rejected"
@@ -24,36 +28,36 @@ MAX_FILES = 10_000  # per folder (spool/, spool/rejected/); PIKO_SPOOL_MAX_FILES
 MAX_BYTES = 64 * 1024 * 1024  # per folder; PIKO_SPOOL_MAX_BYTES overrides it
 
 
-def folder(home: str | os.PathLike[str], *, rejected: bool = False) -> str:
+def folder(home: str | PathLike[str], *, rejected: bool = False) -> str:
     """spool/ (or spool/rejected/), made owner-only if missing; config.UnsafeHome if not safely ours."""
-    path = os.path.join(config.ensure_home_dir(home), SPOOL_DIR)
+    path = lightos.join(config.ensure_home_dir(home), SPOOL_DIR)
     config.ensure_private_dir(path)
     if rejected:
-        path = config.ensure_private_dir(os.path.join(path, REJECTED_DIR))
+        path = config.ensure_private_dir(lightos.join(path, REJECTED_DIR))
     return path
 
 
 def _write_new(path: str, data: bytes) -> None:
     """Write `path` (must not exist) and fsync it, so what is renamed into place is whole."""
-    fd = config.open_private(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+    fd = config.open_private(path, posix.O_WRONLY | posix.O_CREAT | posix.O_EXCL)
     try:
         view = memoryview(data)
         while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
+            view = view[posix.write(fd, view):]
+        posix.fsync(fd)
     finally:
-        os.close(fd)
+        posix.close(fd)
 
 
 def _sync_folder(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    fd = posix.open(path, posix.O_RDONLY | posix.O_DIRECTORY | posix.O_NOFOLLOW | posix.O_CLOEXEC)
     try:
-        os.fsync(fd)
+        posix.fsync(fd)
     finally:
-        os.close(fd)
+        posix.close(fd)
 
 
-def write_bytes(home: str | os.PathLike[str], data: bytes, *, rejected: bool = False,
+def write_bytes(home: str | PathLike[str], data: bytes, *, rejected: bool = False,
                 stamp_ns: int | None = None, reason: str | None = None) -> str:
     """Keep an already encoded event (a JSON object) for later; returns the file's path.
 
@@ -62,74 +66,74 @@ def write_bytes(home: str | os.PathLike[str], data: bytes, *, rejected: bool = F
     straight into spool/rejected/ (with `reason` beside it): kept for a person to look at, never replayed.
     """
     where = folder(home, rejected=rejected)
-    name = f"{stamp_ns or time.time_ns():020d}-{os.getpid()}-{os.urandom(3).hex()}"
-    tmp = os.path.join(where, f".{name}.tmp")
+    name = f"{stamp_ns or time.time_ns():020d}-{posix.getpid()}-{posix.urandom(3).hex()}"
+    tmp = lightos.join(where, f".{name}.tmp")
     _write_new(tmp, data)
     if rejected and reason:
-        _write_new(os.path.join(where, name + REASON_SUFFIX), reason.encode("utf-8", "replace") + b"\n")
-    final = os.path.join(where, name + SUFFIX)
-    os.rename(tmp, final)
+        _write_new(lightos.join(where, name + REASON_SUFFIX), reason.encode("utf-8", "replace") + b"\n")
+    final = lightos.join(where, name + SUFFIX)
+    posix.rename(tmp, final)
     _sync_folder(where)
     return final
 
 
-def _entries(path: str, suffix: str) -> list[os.DirEntry[str]]:
+def _entries(path: str, suffix: str) -> list[posix.DirEntry[str]]:
     """`path`'s files ending in `suffix`, oldest first (names start with a nanosecond timestamp)."""
     try:
-        with os.scandir(path) as it:
+        with posix.scandir(path) as it:
             found = [e for e in it if e.name.endswith(suffix) and not e.name.startswith(".")]
     except FileNotFoundError:
         return []
     return sorted(found, key=lambda e: e.name)
 
 
-def pending(home: str | os.PathLike[str]) -> list[str]:
+def pending(home: str | PathLike[str]) -> list[str]:
     """Paths of the spooled events, oldest first (links and other oddities included: reading them fails,
     and they are set aside)."""
     home = config.check_home(home)
-    path = os.path.join(home, SPOOL_DIR)
-    if not os.path.lexists(path):
+    path = lightos.join(home, SPOOL_DIR)
+    if not lightos.lexists(path):
         return []
     return [e.path for e in _entries(config.ensure_private_dir(path), SUFFIX)]
 
 
 def read(path: str) -> bytes:
     """A spooled event's bytes; config.UnsafeHome if the file is not a regular file of ours."""
-    fd = config.open_private(path, os.O_RDONLY)
+    fd = config.open_private(path, posix.O_RDONLY)
     try:
         chunks = []
-        while chunk := os.read(fd, 1 << 16):
+        while chunk := posix.read(fd, 1 << 16):
             chunks.append(chunk)
         return b"".join(chunks)
     finally:
-        os.close(fd)
+        posix.close(fd)
 
 
 def set_aside(path: str, reason: str) -> str:
     """Move a spooled event to spool/rejected/ with `reason` beside it, so it is kept but not retried.
     The move never follows a link (a planted link is moved, not what it points at)."""
-    spool = os.path.dirname(path)
-    target = config.ensure_private_dir(os.path.join(spool, REJECTED_DIR))
-    name = os.path.basename(path)
-    dest = os.path.join(target, name)
+    spool = lightos.dirname(path)
+    target = config.ensure_private_dir(lightos.join(spool, REJECTED_DIR))
+    name = lightos.basename(path)
+    dest = lightos.join(target, name)
     reason_file = dest[:-len(SUFFIX)] + REASON_SUFFIX if dest.endswith(SUFFIX) else dest + REASON_SUFFIX
     try:
-        os.unlink(reason_file)  # from an earlier attempt that stopped half way
+        posix.unlink(reason_file)  # from an earlier attempt that stopped half way
     except FileNotFoundError:
         pass
     _write_new(reason_file, reason.encode("utf-8", "replace") + b"\n")
-    os.rename(path, dest)
+    posix.rename(path, dest)
     return dest
 
 
 def _limit(name: str, default: int) -> int:
     try:
-        return max(1, int(os.environ.get(name) or default))
+        return max(1, int(lightos.getenv(name) or default))
     except ValueError:
         return default
 
 
-def enforce_caps(home: str | os.PathLike[str]) -> list[str]:
+def enforce_caps(home: str | PathLike[str]) -> list[str]:
     """Keep the spool under its caps (files, bytes): the oldest pending events are set aside, then the
     oldest rejected ones deleted. Returns a sentence for each, for the caller's log."""
     max_files, max_bytes = _limit("PIKO_SPOOL_MAX_FILES", MAX_FILES), _limit("PIKO_SPOOL_MAX_BYTES", MAX_BYTES)
@@ -141,12 +145,12 @@ def enforce_caps(home: str | os.PathLike[str]) -> list[str]:
         except FileNotFoundError:
             continue  # replayed or set aside meanwhile by another process (the server, another hook)
         said.append(f"spool over its cap ({max_files} files, {max_bytes} bytes): set aside {path}")
-    rejected = os.path.join(spool, REJECTED_DIR)
-    if os.path.lexists(rejected):
+    rejected = lightos.join(spool, REJECTED_DIR)
+    if lightos.lexists(rejected):
         for path in _over(config.ensure_private_dir(rejected), max_files, max_bytes):
             for name in (path, path[:-len(SUFFIX)] + REASON_SUFFIX):
                 try:
-                    os.unlink(name)
+                    posix.unlink(name)
                 except FileNotFoundError:
                     pass
             said.append(f"spool/rejected over its cap ({max_files} files, {max_bytes} bytes): deleted {path}")

@@ -15,11 +15,11 @@ tmux lookup in notify_tmux.py, the wait) is imported when needed. The tests chec
 
 from __future__ import annotations
 
-import os
+import posix  # not os: see lightos.py
 import sys
 import time
 
-from piko import config, fastjson
+from piko import config, fastjson, lightos
 from piko.client import Client, Unreachable
 
 TYPE_CHECKING = False  # not `from typing import ...`: typing imports re, which the hook cannot afford
@@ -53,11 +53,11 @@ def main(args: list[str]) -> int:
     """Run the hook. Always returns 0: a failing hook would show as an error in the agent."""
     started = time.monotonic()
     stamp = time.time_ns()
-    ppid = os.getppid()  # now, before the agent has any chance to go (see notify_wait.ParentWatch)
+    ppid = posix.getppid()  # now, before the agent has any chance to go (see notify_wait.ParentWatch)
     if "-h" in args or "--help" in args:
         sys.stderr.write(USAGE)
         return 0
-    debug = "--debug" in args or os.environ.get("PIKO_DEBUG", "") not in ("", "0")
+    debug = "--debug" in args or (lightos.getenv("PIKO_DEBUG") or "") not in ("", "0")
     hook = Hook(config.home_dir(), ppid, debug=debug, wait="--no-wait" not in args)
     try:
         hook.run(started, stamp)
@@ -100,14 +100,14 @@ class Hook:
             self.log(f"stdin is JSON but not an object: nothing sent; kept in {kept}")
             return
         self.event = str(payload.get("hook_event_name") or "-")
-        place = locate(payload, os.environ, ask_tmux=self.event not in NO_TMUX_LOOKUP)
+        place = locate(payload, lightos.environ(), ask_tmux=self.event not in NO_TMUX_LOOKUP)
         body = {**payload, **{k: v for k, v in place.items() if v is not None}}
-        if not body.get("session_id") and os.environ.get("CLAUDE_CODE_SESSION_ID"):
-            body["session_id"] = os.environ["CLAUDE_CODE_SESSION_ID"]
+        if not body.get("session_id") and lightos.getenv("CLAUDE_CODE_SESSION_ID"):
+            body["session_id"] = lightos.getenv("CLAUDE_CODE_SESSION_ID")
         self.session = str(body.get("session_id") or "-")
         self.tool_input = payload.get("tool_input")
         # The idempotency key: the server ingests the event once, even if it is posted and then spooled.
-        body[config.EVENT_KEY_FIELD] = f"{stamp:x}-{os.getpid():x}-{os.urandom(6).hex()}"
+        body[config.EVENT_KEY_FIELD] = f"{stamp:x}-{posix.getpid():x}-{posix.urandom(6).hex()}"
         data = fastjson.dumps(body).encode()
 
         budget = POST_BUDGET - (time.monotonic() - started)
@@ -178,17 +178,17 @@ class Hook:
 def write_log(home: str, line: str) -> None:
     """Append to the log, owner-only (0600 in a 0700 folder); keep one older file past 1 MiB. A link or
     a file not ours is never followed or written (config.UnsafeHome)."""
-    path = os.path.join(config.ensure_home_dir(home), LOG_FILE)
+    path = lightos.join(config.ensure_home_dir(home), LOG_FILE)
     try:
-        if os.lstat(path).st_size > LOG_MAX_BYTES:
-            os.replace(path, path + ".1")  # renames the entry itself: a link there is not followed
+        if posix.lstat(path).st_size > LOG_MAX_BYTES:
+            posix.replace(path, path + ".1")  # renames the entry itself: a link there is not followed
     except OSError:
         pass
-    fd = config.open_private(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    fd = config.open_private(path, posix.O_WRONLY | posix.O_APPEND | posix.O_CREAT)
     try:
-        os.write(fd, line.encode("utf-8", "replace"))
+        posix.write(fd, line.encode("utf-8", "replace"))
     finally:
-        os.close(fd)
+        posix.close(fd)
 
 
 # ---- reading the event ---------------------------------------------------------------------------
@@ -200,9 +200,9 @@ def read_stdin(timeout: float) -> bytes:
     and `select` (a module to load) is used only when the writer is slower than that.
     """
     try:
-        if os.isatty(0):
+        if posix.isatty(0):
             return b""
-        os.set_blocking(0, False)
+        posix.set_blocking(0, False)
     except OSError:
         return b""
     chunks: list[bytes] = []
@@ -211,7 +211,7 @@ def read_stdin(timeout: float) -> bytes:
     try:
         while size < MAX_STDIN:
             try:
-                data = os.read(0, 65536)
+                data = posix.read(0, 65536)
             except BlockingIOError:
                 import select
 
@@ -227,7 +227,7 @@ def read_stdin(timeout: float) -> bytes:
             size += len(data)
     finally:
         try:
-            os.set_blocking(0, True)
+            posix.set_blocking(0, True)
         except OSError:
             pass
     return b"".join(chunks)
@@ -248,7 +248,7 @@ def locate(payload: dict[str, Any], environ: Any, *, ask_tmux: bool = True) -> d
     cwd = payload.get("cwd")
     if not isinstance(cwd, str) or not cwd.startswith("/"):
         try:
-            cwd = os.getcwd()
+            cwd = posix.getcwd()
         except OSError:
             cwd = "/"
     project = name_of(environ.get("PIKO_PROJECT") or "") or None
@@ -289,7 +289,7 @@ def locate(payload: dict[str, Any], environ: Any, *, ask_tmux: bool = True) -> d
 
 def name_of(value: str) -> str:
     """A project given as a path is named by its last part."""
-    return os.path.basename(value.rstrip("/")) if "/" in value else value
+    return lightos.basename(value.rstrip("/")) if "/" in value else value
 
 
 def worktree_of(cwd: str) -> tuple[str, str] | None:
@@ -297,18 +297,18 @@ def worktree_of(cwd: str) -> tuple[str, str] | None:
     i = cwd.find(WORKTREES)
     if i <= 0:
         return None
-    project = os.path.basename(cwd[:i])
+    project = lightos.basename(cwd[:i])
     env = cwd[i + len(WORKTREES):].split("/", 1)[0]
     return (project, env) if project and env else None
 
 
 def git_root(cwd: str) -> str | None:
     """The git work tree holding `cwd` (found by its `.git`, without running git), or None."""
-    path = os.path.abspath(cwd)
+    path = lightos.abspath(cwd)
     while True:
-        if os.path.exists(os.path.join(path, ".git")):
+        if lightos.exists(lightos.join(path, ".git")):
             return path
-        parent = os.path.dirname(path)
+        parent = lightos.dirname(path)
         if parent == path:
             return None
         path = parent
@@ -316,4 +316,4 @@ def git_root(cwd: str) -> str | None:
 
 def git_root_name(cwd: str) -> str | None:
     root = git_root(cwd)
-    return (os.path.basename(root) or None) if root else None
+    return (lightos.basename(root) or None) if root else None

@@ -1,12 +1,12 @@
 """Which tmux pane and session the hook (`piko cc notify`) runs in, found fast.
 
-Loaded only inside tmux. Runs tmux through `os.posix_spawnp` rather than `subprocess`, whose import alone
+Loaded only inside tmux. Runs tmux through `posix.posix_spawnp` rather than `subprocess`, whose import alone
 would cost more than the hook's whole start-up budget; `select` is the only module it adds.
 """
 
 from __future__ import annotations
 
-import os
+import posix  # not os: see lightos.py
 import time
 
 TMUX_TIMEOUT = 0.25
@@ -27,7 +27,7 @@ def tmux_pane_session(socket: str) -> tuple[str | None, str | None]:
         parts = line.split(" ", 2)
         if len(parts) == 3 and parts[1].isdigit():
             panes[int(parts[1])] = (parts[0], parts[2])
-    for pid in ancestors(os.getpid()):
+    for pid in ancestors(posix.getpid()):
         if pid in panes:
             return panes[pid][0], panes[pid][1] or None
     return None, None
@@ -75,20 +75,20 @@ def _parents_from_ps() -> dict[int, int]:
 def run_quick(argv: list[str], timeout: float) -> str | None:
     """Run a program and return its stdout, or None if it fails or takes longer than `timeout`.
 
-    `os.posix_spawnp` rather than `subprocess`, whose import alone would double the hook's start-up time.
+    `posix.posix_spawnp` rather than `subprocess`, whose import alone would double the hook's start-up time.
     """
-    read_fd, write_fd = os.pipe()
+    read_fd, write_fd = posix.pipe()
     try:
-        pid = os.posix_spawnp(argv[0], argv, os.environ, file_actions=[
-            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-            (os.POSIX_SPAWN_DUP2, write_fd, 1),
-            (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
+        pid = posix.posix_spawnp(argv[0], argv, posix.environ, file_actions=[
+            (posix.POSIX_SPAWN_OPEN, 0, "/dev/null", posix.O_RDONLY, 0),
+            (posix.POSIX_SPAWN_DUP2, write_fd, 1),
+            (posix.POSIX_SPAWN_OPEN, 2, "/dev/null", posix.O_WRONLY, 0),
         ])
     except OSError:
-        os.close(read_fd)
-        os.close(write_fd)
+        posix.close(read_fd)
+        posix.close(write_fd)
         return None
-    os.close(write_fd)
+    posix.close(write_fd)
     import select  # here, not at the top: the hook outside tmux never needs it
 
     chunks: list[bytes] = []
@@ -102,19 +102,19 @@ def run_quick(argv: list[str], timeout: float) -> str | None:
             ready, _, _ = select.select([read_fd], [], [], wait)
             if not ready:
                 break
-            data = os.read(read_fd, 65536)
+            data = posix.read(read_fd, 65536)
             if not data:
                 finished = True
                 break
             chunks.append(data)
     finally:
-        os.close(read_fd)
+        posix.close(read_fd)
         if not finished:
             try:
-                os.kill(pid, 9)
+                posix.kill(pid, 9)
             except OSError:
                 pass
-        _, status = os.waitpid(pid, 0)
-    if not finished or os.waitstatus_to_exitcode(status) != 0:
+        _, status = posix.waitpid(pid, 0)
+    if not finished or posix.waitstatus_to_exitcode(status) != 0:
         return None
     return b"".join(chunks).decode("utf-8", "replace")

@@ -9,10 +9,10 @@ so no hook is ever left behind when the agent goes.
 
 from __future__ import annotations
 
-import os
+import posix  # not os: see lightos.py
 import time
 
-from piko import config, fastjson
+from piko import config, fastjson, lightos
 from piko.client import ApiError, Client, Unreachable
 
 TYPE_CHECKING = False  # not `from typing import ...`: typing imports re, which the hook cannot afford
@@ -33,7 +33,7 @@ class ParentWatch:
 
     def __init__(self, ppid: int) -> None:
         self.ppid = ppid
-        claude = os.environ.get("CLAUDE_PID", "")
+        claude = lightos.getenv("CLAUDE_PID") or ""
         self.claude_pid = int(claude) if claude.isdigit() else 0
         # Claude Code starts a hook through `sh -c`, a shell that outlives a killed Claude while it
         # waits for the hook: the shell's own parent (Claude) is watched too.
@@ -42,14 +42,14 @@ class ParentWatch:
     def alive(self) -> bool:
         if self.ppid == 1 and not self.claude_pid:
             return False  # orphaned before it even started: there is no agent to wait for
-        if self.ppid > 1 and os.getppid() != self.ppid:
+        if self.ppid > 1 and posix.getppid() != self.ppid:
             return False  # the parent died and this process was re-parented
         if self.grandparent > 1 and parent_of(self.ppid) not in (self.grandparent, 0):
             return False  # the parent's parent (Claude, above its `sh -c`) died
         for pid in (self.ppid, self.claude_pid):
             if pid > 1:
                 try:
-                    os.kill(pid, 0)
+                    posix.kill(pid, 0)
                 except ProcessLookupError:
                     return False
                 except OSError:
@@ -69,7 +69,8 @@ def parent_of(pid: int) -> int:
 def wait_seconds() -> float:
     """`$PIKO_HOOK_WAIT_SECONDS`, default 3600 (the PermissionRequest hook's timeout in settings)."""
     try:
-        return float(os.environ.get("PIKO_HOOK_WAIT_SECONDS", WAIT_SECONDS_DEFAULT))
+        value = lightos.getenv("PIKO_HOOK_WAIT_SECONDS")
+        return WAIT_SECONDS_DEFAULT if value is None else float(value)
     except ValueError:
         return WAIT_SECONDS_DEFAULT
 
