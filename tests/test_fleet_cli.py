@@ -1,6 +1,6 @@
 """The fleet view with the real Claude Code CLI: three real sessions in tmux (one working on a slow command,
-one waiting on a permission, one idle) show with the right states in the API and in `piko status`; the
-working one turns idle when its command ends, and killing a pane ends its session."""
+one waiting on a permission, one idle) show with the right states in the API, in `piko status` and live in
+Chromium; the working one turns idle when its command ends, and killing a pane ends its session."""
 
 from __future__ import annotations
 
@@ -16,10 +16,17 @@ from typing import Any
 import pytest
 
 from tests.support.agents import Rig, piko_command, running_rig
+from tests.support.fleet_page import agent, open_fleet
 from tests.support.hook import hook_env
 from tests.support.server import PikoServer
 
 pytestmark = pytest.mark.claude
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the browser fixture skips (or fails, with PIKO_REQUIRE_BROWSER) with the reason
+    expect = None
+LIVE = 15_000  # ms for the page to show what the API already shows (the machine may be busy)
 
 SLOW = "sleep 6"  # long enough to see it working under load; allowed in the project's settings
 
@@ -66,7 +73,10 @@ def status(rig: Rig, *args: str) -> str:
     return r.stdout
 
 
-def test_three_real_sessions_working_waiting_idle(rig):
+@pytest.mark.browser
+def test_three_real_sessions_working_waiting_idle(rig, open_page, shot):
+    page = open_page(rig.server)  # open before the agents start: every change below reaches it live
+    open_fleet(page)
     busy_project, ask_project, rest_project = rig.project("busy"), rig.project("ask"), rig.project("rest")
     allow_slow_command(busy_project)
     busy = rig.agent(busy_project, "busy")
@@ -85,8 +95,8 @@ def test_three_real_sessions_working_waiting_idle(rig):
     found = wait_sessions(rig, lambda f: state_of(f, "busy") == "working" and f["busy"]["tool_name"] == "Bash")
     assert found["busy"]["tool_summary"] == SLOW and found["busy"]["quiet"] is False
     assert {p: s["state"] for p, s in found.items()} == {"busy": "working", "ask": "waiting", "rest": "idle"}
-    for project, agent in (("busy", busy), ("ask", ask), ("rest", rest)):
-        assert found[project]["tmux_target"] == agent.pane_id and found[project]["cwd"] == agent.project_dir
+    for project, running in (("busy", busy), ("ask", ask), ("rest", rest)):
+        assert found[project]["tmux_target"] == running.pane_id and found[project]["cwd"] == running.project_dir
         # The hook does not ask tmux for its session's name; the server does, once per session.
         assert (found[project]["tmux_session"], found[project]["env_name"]) == (project, project)
 
@@ -99,9 +109,18 @@ def test_three_real_sessions_working_waiting_idle(rig):
     assert "waiting" in rows["ask"] and f"request {request['id']}" in rows["ask"]
     assert "idle" in rows["rest"] and "> hello there" in rows["rest"]
 
+    # The same three, live in Chromium, each with its state; the waiting one with its request inline.
+    cards = {project: agent(page, found[project]["session_id"]) for project in ("busy", "ask", "rest")}
+    for project, word in (("busy", "Working"), ("ask", "Waiting"), ("rest", "Idle")):
+        expect(cards[project].locator(".state")).to_have_text(word, timeout=LIVE)
+    expect(cards["busy"].locator(".tool")).to_have_text("Bash", timeout=LIVE)
+    expect(cards["ask"].locator(".session-request")).to_be_visible(timeout=LIVE)
+    shot(page, "three")
+
     # The slow command ends: Claude answers and stops, and the session is idle.
     found = wait_sessions(rig, lambda f: state_of(f, "busy") == "idle", timeout=40)
     assert found["busy"]["tool_name"] is None and found["busy"]["last_answer"].startswith("TOOL RESULT")
+    expect(cards["busy"].locator(".state")).to_have_text("Idle", timeout=LIVE)
 
     # Killing the waiting agent's pane ends its session (and resolves its request the same way). Claude
     # Code, hung up on, may still run its SessionEnd hook: whichever tells the server first ends it.
@@ -109,6 +128,7 @@ def test_three_real_sessions_working_waiting_idle(rig):
     detail = ended(rig, found["ask"]["session_id"])
     assert detail["session"]["ended_via"] in ("pane_gone", "event:SessionEnd")
     assert "ask" not in by_project(rig)
+    expect(cards["ask"]).to_have_count(0, timeout=LIVE)  # an ended session leaves the view
     assert rig.wait_status(request["id"])["resolved_via"] in ("pane_gone", "event:SessionEnd")
     kinds = [(e["kind"], e["event"]) for e in detail["timeline"]]
     assert ("event", "SessionStart") in kinds and ("request", "PermissionRequest") in kinds

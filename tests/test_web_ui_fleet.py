@@ -19,6 +19,7 @@ import pytest
 
 from tests.conftest import FIXTURES, hook_payload
 from tests.support.browser import login
+from tests.support.fleet_page import agent, open_fleet
 
 pytestmark = pytest.mark.browser
 
@@ -69,17 +70,6 @@ class Feed:
     def push(self, record: dict[str, Any]) -> None:
         self.sessions[record["session_id"]] = record
         self.routes[-1].send(json.dumps({"type": "session", "session": record}))
-
-
-def open_fleet(page: Any) -> None:
-    page.keyboard.press("f")
-    expect(page.locator("#fleet-view")).to_be_visible()
-    expect(page.locator("#tab-fleet")).to_have_attribute("aria-selected", "true")
-    expect(page.locator("#inbox-view")).to_be_hidden()
-
-
-def agent(page: Any, id: str) -> Any:
-    return page.locator(f'#fleet-list .session-card[data-id="{id}"]')
 
 
 # ---- without sessions ------------------------------------------------------------------------------
