@@ -12,6 +12,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -146,6 +147,39 @@ def test_remote_with_tailscale_uses_the_tailnet_address_and_certificate(piko_hom
         calls = (tmp_path / "bin" / "calls.log").read_text().splitlines()
         assert calls[:2] == ["ip -4", "status --json"] and calls[2].startswith("cert --cert-file ")
         assert calls[2].endswith(" box.tail1234.ts.net")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_beyond_loopback_links_name_the_certificates_host(piko_home, certs):
+    """`--remote --cert` listens on every address; links then name the host the certificate is for (what a
+    phone can reach), not 127.0.0.1; a Host header of another name is still refused."""
+    cert, key = certs
+    proc = subprocess.Popen([sys.executable, "-m", "piko", "server", "--port", "0", "--remote", "--cert",
+                             str(cert), "--key", str(key)], env={**os.environ, "PIKO_HOME": str(piko_home)},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        match = re.match(r"Piko Orchestra https://box\.tail1234\.ts\.net:(\d+) ", first)
+        assert match, first + proc.stdout.read() if proc.poll() is not None else first
+        port = match.group(1)
+        trust = ssl.create_default_context(cafile=str(cert))
+        for _ in range(100):  # the banner is printed just before the listener serves
+            try:
+                r = httpx.get(f"https://127.0.0.1:{port}/api/health", headers={"Host": f"box.tail1234.ts.net:{port}"},
+                              verify=trust)
+                break
+            except httpx.ConnectError:
+                time.sleep(0.1)
+        assert r.status_code == 200
+        r = httpx.get(f"https://127.0.0.1:{port}/api/health", headers={"Host": "evil.example"}, verify=trust)
+        assert r.status_code == 421
+        home_only = PikoServer(piko_home)
+        out = piko(home_only, "pair", "--name", "Pixel 8")
+        assert out.returncode == 0, out
+        assert f"https://box.tail1234.ts.net:{port}/login#code=" in out.stdout and "loopback" not in out.stderr
     finally:
         proc.terminate()
         proc.wait(10)

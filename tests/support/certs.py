@@ -18,11 +18,12 @@ esac
 '''
 
 
-def self_signed(folder: Path, names: tuple[str, ...] = ("localhost",)) -> tuple[Path, Path]:
-    """(certificate, key) in `folder`; the key is owner-only."""
+def self_signed(folder: Path, names: tuple[str, ...] = ("localhost",),
+                ips: tuple[str, ...] = ("127.0.0.1",)) -> tuple[Path, Path]:
+    """(certificate, key) in `folder`, for `ips` and DNS `names`; the key is owner-only."""
     folder.mkdir(parents=True, exist_ok=True)
     cert, key = folder / "cert.pem", folder / "key.pem"
-    san = ",".join(["IP:127.0.0.1", *(f"DNS:{n}" for n in names)])
+    san = ",".join([*(f"IP:{ip}" for ip in ips), *(f"DNS:{n}" for n in names)])
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
                     "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
                     "-addext", f"subjectAltName={san}"], check=True, capture_output=True, timeout=30)

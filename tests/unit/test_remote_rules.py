@@ -76,6 +76,22 @@ def test_plain_http_only_on_loopback(tmp_path, certs):
     assert https(True, cert, key, home, None)[0] == "0.0.0.0"  # --remote with a certificate: every address
 
 
+def test_the_certificates_name_for_links(tmp_path):
+    """The host other devices reach: the certificate's first DNS name that is not loopback or a wildcard,
+    else its first IPv4 address that is not loopback; None when it names only this machine."""
+    def name(names: tuple[str, ...], ips: tuple[str, ...] = ("127.0.0.1",)) -> str | None:
+        folder = tmp_path / f"c{len(list(tmp_path.iterdir()))}"
+        return tls.certificate_name(self_signed(folder, names, ips)[0])
+
+    assert name(("box.tail1234.ts.net",)) == "box.tail1234.ts.net"
+    assert name(("localhost", "*.example.com", "Laptop.Example.")) == "laptop.example"
+    assert name(("localhost",), ("127.0.0.1", "::1", "192.168.1.20")) == "192.168.1.20"
+    assert name(("localhost", "app.localhost"), ("127.0.0.1", "fd7a::1")) is None
+    not_a_cert = tmp_path / "junk.pem"
+    not_a_cert.write_text("not a certificate")
+    assert tls.certificate_name(not_a_cert) is None and tls.certificate_name(tmp_path / "missing.pem") is None
+
+
 def test_a_certificate_needs_its_key(tmp_path, certs):
     with pytest.raises(StartupError, match="give both --cert FILE and --key FILE"):
         https(False, certs[0], None, home_of(tmp_path), None)

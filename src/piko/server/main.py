@@ -24,7 +24,7 @@ from piko.server import connections
 from piko.server.app import create_app
 from piko.server.guard import Access
 from piko.server.store import Store
-from piko.server.tls import Tls, TlsError, context, plan
+from piko.server.tls import Tls, TlsError, certificate_name, context, plan
 
 log = logging.getLogger("piko.server")
 
@@ -200,8 +200,11 @@ def serve(host: str | None, port: int, home: Path, *, allowed_hosts: tuple[str, 
     sock = bind(host, port)
     unix_sock, unix_file = bind_unix(home)
     actual_port = sock.getsockname()[1]
+    public_name = tls.name if tls else None
+    if tls is not None and public_name is None and not allowed_hosts and not is_loopback(host):
+        public_name = certificate_name(tls.cert)  # links name a host the phone can reach, not 127.0.0.1
     access = Access.for_server(token, host, actual_port, allowed_hosts, token_path=home / config.TOKEN_FILE,
-                               tls=tls is not None, public_name=tls.name if tls else None)
+                               tls=tls is not None, public_name=public_name)
 
     from piko.server import startup  # spool ingestion and background watchers
 

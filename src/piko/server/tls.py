@@ -2,7 +2,9 @@
 
 - `--cert FILE --key FILE`: the person's own certificate. The key must be a regular file of theirs,
   owner-only, with no other hard link (config.open_private's checks); it is read through the descriptor
-  those checks were made on, so it cannot be swapped in between.
+  those checks were made on, so it cannot be swapped in between. Listening beyond loopback, links (a
+  pairing's) name the host the certificate is for (`certificate_name`), not 127.0.0.1, unless
+  `--allow-host` names one.
 - `--remote` without a certificate, with `tailscale` on PATH: the tailnet's address (`tailscale ip -4`) is
   where the server listens, and its machine name (`tailscale status --json`, `Self.DNSName`) gets a
   certificate from `tailscale cert`, written to `$PIKO_HOME/tls/` (owner-only).
@@ -75,6 +77,29 @@ def tailscale(home: Path) -> Tls:
     cert, key = folder / "tailscale.crt", folder / "tailscale.key"
     _tailscale("cert", "--cert-file", str(cert), "--key-file", str(key), name)
     return Tls(cert, key, address=address[0], name=name)
+
+
+def certificate_name(cert: Path) -> str | None:
+    """The name other devices reach the server by, from the certificate's subjectAltName: its first DNS
+    name that is neither loopback (`localhost`) nor a wildcard, else its first IPv4 address that is not
+    loopback; None when it names only this machine (or cannot be read: `context` says why)."""
+    import ipaddress
+
+    from cryptography import x509
+
+    try:
+        certificate = x509.load_pem_x509_certificate(cert.read_bytes())
+        names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except (OSError, ValueError, x509.ExtensionNotFound):
+        return None
+    for name in names.get_values_for_type(x509.DNSName):
+        name = name.lower().rstrip(".")
+        if name and "*" not in name and name != "localhost" and not name.endswith(".localhost"):
+            return name
+    for ip in names.get_values_for_type(x509.IPAddress):
+        if isinstance(ip, ipaddress.IPv4Address) and not (ip.is_loopback or ip.is_unspecified):
+            return str(ip)
+    return None
 
 
 def context(tls: Tls) -> ssl.SSLContext:
