@@ -12,7 +12,8 @@ import socket
 import ssl
 import subprocess
 import sys
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -126,63 +127,51 @@ def test_a_stalled_tls_handshake_is_dropped(piko_home, certs):
         srv.stop()
 
 
-def test_remote_with_tailscale_uses_the_tailnet_address_and_certificate(piko_home, certs, tmp_path):
-    env = fake_tailscale(tmp_path / "bin", *certs)
-    proc = subprocess.Popen([sys.executable, "-m", "piko", "server", "--port", "0", "--remote"],
-                            env={**os.environ, "PIKO_HOME": str(piko_home), **env}, stdout=subprocess.PIPE,
+@contextmanager
+def tailnet_named_server(home: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """`piko server --port 0 ARGS` whose banner names box.tail1234.ts.net (the test certificate's host);
+    yields its port (bound before the banner is printed)."""
+    proc = subprocess.Popen([sys.executable, "-m", "piko", "server", "--port", "0", *args],
+                            env={**os.environ, "PIKO_HOME": str(home), **(env or {})}, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     try:
         assert proc.stdout is not None
         first = proc.stdout.readline()
         match = re.match(r"Piko Orchestra https://box\.tail1234\.ts\.net:(\d+) ", first)
         assert match, first + proc.stdout.read() if proc.poll() is not None else first
-        port = match.group(1)
-        host = f"box.tail1234.ts.net:{port}"
-        # The fake tailnet's address is 127.0.0.1: the server listens there, with tailscale's certificate.
-        trust = ssl.create_default_context(cafile=str(certs[0]))
-        r = httpx.get(f"https://127.0.0.1:{port}/api/health", headers={"Host": host}, verify=trust)
-        assert r.status_code == 200
-        r = httpx.get(f"https://127.0.0.1:{port}/api/health", headers={"Host": "evil.example"}, verify=trust)
-        assert r.status_code == 421
-        calls = (tmp_path / "bin" / "calls.log").read_text().splitlines()
-        assert calls[:2] == ["ip -4", "status --json"] and calls[2].startswith("cert --cert-file ")
-        assert calls[2].endswith(" box.tail1234.ts.net")
+        yield match.group(1)
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def health_by_name(port: str, host: str, cert: Path) -> int:
+    """GET /api/health at 127.0.0.1:port with the Host header `host`: its status."""
+    trust = ssl.create_default_context(cafile=str(cert))
+    return httpx.get(f"https://127.0.0.1:{port}/api/health", headers={"Host": host}, verify=trust).status_code
+
+
+def test_remote_with_tailscale_uses_the_tailnet_address_and_certificate(piko_home, certs, tmp_path):
+    env = fake_tailscale(tmp_path / "bin", *certs)
+    with tailnet_named_server(piko_home, "--remote", env=env) as port:
+        # The fake tailnet's address is 127.0.0.1: the server listens there, with tailscale's certificate.
+        assert health_by_name(port, f"box.tail1234.ts.net:{port}", certs[0]) == 200
+        assert health_by_name(port, "evil.example", certs[0]) == 421
+        calls = (tmp_path / "bin" / "calls.log").read_text().splitlines()
+        assert calls[:2] == ["ip -4", "status --json"] and calls[2].startswith("cert --cert-file ")
+        assert calls[2].endswith(" box.tail1234.ts.net")
 
 
 def test_beyond_loopback_links_name_the_certificates_host(piko_home, certs):
     """`--remote --cert` listens on every address; links then name the host the certificate is for (what a
     phone can reach), not 127.0.0.1; a Host header of another name is still refused."""
     cert, key = certs
-    proc = subprocess.Popen([sys.executable, "-m", "piko", "server", "--port", "0", "--remote", "--cert",
-                             str(cert), "--key", str(key)], env={**os.environ, "PIKO_HOME": str(piko_home)},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        assert proc.stdout is not None
-        first = proc.stdout.readline()
-        match = re.match(r"Piko Orchestra https://box\.tail1234\.ts\.net:(\d+) ", first)
-        assert match, first + proc.stdout.read() if proc.poll() is not None else first
-        port = match.group(1)
-        trust = ssl.create_default_context(cafile=str(cert))
-        for _ in range(100):  # the banner is printed just before the listener serves
-            try:
-                r = httpx.get(f"https://127.0.0.1:{port}/api/health", headers={"Host": f"box.tail1234.ts.net:{port}"},
-                              verify=trust)
-                break
-            except httpx.ConnectError:
-                time.sleep(0.1)
-        assert r.status_code == 200
-        r = httpx.get(f"https://127.0.0.1:{port}/api/health", headers={"Host": "evil.example"}, verify=trust)
-        assert r.status_code == 421
-        home_only = PikoServer(piko_home)
-        out = piko(home_only, "pair", "--name", "Pixel 8")
+    with tailnet_named_server(piko_home, "--remote", "--cert", str(cert), "--key", str(key)) as port:
+        assert health_by_name(port, f"box.tail1234.ts.net:{port}", cert) == 200
+        assert health_by_name(port, "evil.example", cert) == 421
+        out = piko(PikoServer(piko_home), "pair", "--name", "Pixel 8")
         assert out.returncode == 0, out
         assert f"https://box.tail1234.ts.net:{port}/login#code=" in out.stdout and "loopback" not in out.stderr
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 # ---- pairing and devices ------------------------------------------------------------------------------

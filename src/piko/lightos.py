@@ -15,7 +15,7 @@ import sys
 
 TYPE_CHECKING = False  # not `from typing import ...`: typing imports re, which the hook cannot afford
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
     from os import PathLike
 
 SEP = "/"
@@ -104,16 +104,17 @@ def abspath(p: str) -> str:
 
 
 def exists(p: str) -> bool:
-    try:
-        posix.stat(p)
-    except (OSError, ValueError):
-        return False
-    return True
+    return _found(posix.stat, p)
 
 
 def lexists(p: str) -> bool:
+    """Is there an entry at `p`, even a link that leads nowhere?"""
+    return _found(posix.lstat, p)
+
+
+def _found(stat: Callable[[str], object], p: str) -> bool:
     try:
-        posix.lstat(p)
+        stat(p)
     except (OSError, ValueError):
         return False
     return True
