@@ -3,12 +3,12 @@
 The hook gives each event a key (field `piko_event_key`). When its POST times out after the server took
 the event, it spools the event as well; the replay then finds the key already seen. Keys are kept in the
 store's database (so a restart remembers them) for KEEP_SECONDS, longer than a spooled event waits in
-practice; an event replayed later than that could be ingested twice.
+practice; an event replayed later than that could be ingested twice. Older keys are deleted by the store's
+maintenance (server/retention.py).
 """
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from typing import Any
 
@@ -18,7 +18,6 @@ from piko.server.store import Database
 FIELD = config.EVENT_KEY_FIELD
 MAX_LENGTH = 128
 KEEP_SECONDS = 7 * 86400
-PRUNE_EVERY = 3600.0
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS event_keys (key TEXT PRIMARY KEY, seen_at REAL NOT NULL);
@@ -42,8 +41,6 @@ class EventKeys:
     def __init__(self, store: Database) -> None:
         self.store = store
         store.db.executescript(SCHEMA)  # at start-up, before the event loop runs
-        _prune(store.db)
-        self._pruned = time.monotonic()
 
     def seen(self, key: str) -> bool:
         return self.store.db.execute("SELECT 1 FROM event_keys WHERE key = ?", (key,)).fetchone() is not None
@@ -53,10 +50,3 @@ class EventKeys:
         seen_at = time.time()
         await self.store.run(lambda db: db.execute(
             "INSERT OR REPLACE INTO event_keys (key, seen_at) VALUES (?, ?)", (key, seen_at)))
-        if time.monotonic() - self._pruned > PRUNE_EVERY:
-            self._pruned = time.monotonic()
-            self.store.submit(_prune, "the pruning of event keys")
-
-
-def _prune(db: sqlite3.Connection) -> None:
-    db.execute("DELETE FROM event_keys WHERE seen_at < ?", (time.time() - KEEP_SECONDS,))
