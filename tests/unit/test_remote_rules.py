@@ -132,7 +132,7 @@ async def test_a_pairing_makes_a_named_device_session_once():
     credential, session = await sessions.redeem(code, "Mozilla/5.0 (Linux; Android 15)") or ("", None)
     assert session is not None and (session.kind, session.name) == ("device", "Pixel 8")
     assert await sessions.redeem(code) is None  # once
-    assert await sessions.lookup(credential) == session
+    assert sessions.lookup(credential) == session
     assert (await sessions.live())[0].public()["kind"] == "device"
     login, _ = sessions.new_login_code()
     _, browser = await sessions.redeem(login) or ("", None)

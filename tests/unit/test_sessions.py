@@ -45,7 +45,7 @@ async def test_a_code_opens_one_session_once(db, clock):
     assert expires == clock.now + 300
     credential, session = await s.redeem(code, "Chromium")
     assert await s.redeem(code, "Chromium") is None
-    assert await s.lookup(credential) == session
+    assert s.lookup(credential) == session
     stored = db.db.execute("SELECT secret_hash FROM browser_sessions").fetchall()
     assert stored and credential not in str(stored)  # only its hash is kept
 
@@ -60,17 +60,17 @@ async def test_a_code_expires(db, clock):
 async def test_unknown_or_foreign_credentials_open_nothing(db, clock):
     s = Sessions(db, "tok", clock=clock)
     await signed_in(s)
-    assert await s.lookup("tok") is None and await s.lookup("pikos_nope") is None and await s.lookup("") is None
+    assert s.lookup("tok") is None and s.lookup("pikos_nope") is None and s.lookup("") is None
 
 
 async def test_idle_sessions_end_and_use_keeps_them(db, clock):
     s = Sessions(db, "tok", clock=clock)
     used, idle = await signed_in(s), await signed_in(s)
     clock.now += IDLE_SECONDS - 10
-    assert await s.lookup(used) is not None
+    assert s.lookup(used) is not None
     clock.now += 20
-    assert await s.lookup(idle) is None
-    assert await s.lookup(used) is not None  # used 20 s ago
+    assert s.lookup(idle) is None
+    assert s.lookup(used) is not None  # used 20 s ago
     assert len(await s.live()) == 1
 
 
@@ -80,9 +80,9 @@ async def test_sessions_end_after_the_absolute_limit_even_when_used(db, clock):
     start = clock.now
     while clock.now + IDLE_SECONDS - 60 < start + ABSOLUTE_SECONDS:
         clock.now += IDLE_SECONDS - 60
-        assert await s.lookup(credential) is not None
+        assert s.lookup(credential) is not None
     clock.now = start + ABSOLUTE_SECONDS
-    assert await s.lookup(credential) is None
+    assert s.lookup(credential) is None
     assert await s.live() == []
 
 
@@ -91,32 +91,32 @@ async def test_last_use_is_written_at_most_once_a_minute(db, clock):
     credential = await signed_in(s)
     first = (await s.live())[0].last_seen_at
     clock.now += 30
-    await s.lookup(credential)
+    s.lookup(credential)
     assert (await s.live())[0].last_seen_at == first
     clock.now += 31
-    await s.lookup(credential)
+    s.lookup(credential)
     assert (await s.live())[0].last_seen_at == clock.now
 
 
 async def test_sessions_of_another_token_end_at_start_and_on_rotation(db, clock):
     s = Sessions(db, "old", clock=clock)
     credential = await signed_in(s)
-    assert await Sessions(db, "old", clock=clock).lookup(credential) is not None  # a restart keeps them
-    assert await Sessions(db, "new", clock=clock).lookup(credential) is None  # the token changed meanwhile
+    assert Sessions(db, "old", clock=clock).lookup(credential) is not None  # a restart keeps them
+    assert Sessions(db, "new", clock=clock).lookup(credential) is None  # the token changed meanwhile
     s = Sessions(db, "new", clock=clock)
     kept = await signed_in(s)
     code, _ = s.new_login_code()
     assert len(await s.rotate("newer")) == 1
-    assert await s.lookup(kept) is None and await s.redeem(code) is None
+    assert s.lookup(kept) is None and await s.redeem(code) is None
 
 
 async def test_revoke_one_or_all(db, clock):
     s = Sessions(db, "tok", clock=clock)
     a, b = await signed_in(s), await signed_in(s)
-    a_id = (await s.lookup(a)).id
+    a_id = s.lookup(a).id
     assert await s.revoke(a_id) and not await s.revoke(a_id)
-    assert await s.lookup(a) is None and await s.lookup(b) is not None
-    assert len(await s.revoke_all()) == 1 and await s.lookup(b) is None
+    assert s.lookup(a) is None and s.lookup(b) is not None
+    assert len(await s.revoke_all()) == 1 and s.lookup(b) is None
 
 
 async def test_unused_codes_are_bounded(db, clock):

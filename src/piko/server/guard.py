@@ -125,14 +125,14 @@ class Guard:
         self.access = access
         self.sessions = sessions
 
-    async def authenticate(self, scope: Scope, headers: Headers) -> tuple[bool, Session | None]:
+    def authenticate(self, scope: Scope, headers: Headers) -> tuple[bool, Session | None]:
         """(authenticated, the browser session if that is how)."""
         presented = credential(scope, headers)
         if not presented:
             return False, None
         if self.access.token_ok(presented):
             return True, None
-        session = await self.sessions.lookup(presented)
+        session = self.sessions.lookup(presented)
         return session is not None, session
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -155,7 +155,7 @@ class Guard:
         fetch_site = headers.get("sec-fetch-site")
         if fetch_site == "cross-site" and (path.startswith("/api/") or scope["type"] == "websocket"):
             return await _refuse(scope, receive, send, 403, "bad_origin", "cross-site requests are refused")
-        authed, session = await self.authenticate(scope, headers)
+        authed, session = self.authenticate(scope, headers)
         scope.setdefault("state", {})["authenticated"] = authed
         scope["state"]["session"] = session
         public = path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES) or path in PAGE_PATHS

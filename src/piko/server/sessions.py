@@ -179,10 +179,11 @@ class Sessions:
 
     # ---- sessions ------------------------------------------------------------------------------
 
-    async def lookup(self, credential: str) -> Session | None:
+    def lookup(self, credential: str) -> Session | None:
         """The live session this credential opens, marking it used; None if there is none. The lookup
-        reads on the caller's thread; an ended session's deletion is awaited, the mark of use is not (it
-        is queued on the writer: nothing waits for it)."""
+        reads on the caller's thread; the writes it causes (an ended session's deletion, the mark of use)
+        are queued on the writer and not waited for: nothing depends on them, and a request is never held
+        up by them."""
         if not credential.startswith(CREDENTIAL_PREFIX):
             return None
         row = self.store.db.execute(
@@ -193,7 +194,8 @@ class Sessions:
         session = Session(*row)
         now = self.clock()
         if session.ends_at <= now:
-            await self.revoke(session.id)
+            self.store.submit(lambda db: db.execute("DELETE FROM browser_sessions WHERE id = ?", (session.id,)),
+                              "the deletion of an ended browser session")
             return None
         if now - session.last_seen_at >= TOUCH_EVERY:
             self.store.submit(lambda db: _touch(db, [session.id], now), "a browser session's last use")
