@@ -12,8 +12,9 @@ cookie) and sends it as `Authorization: Bearer` (on the WebSocket: as a `Sec-Web
   IDLE_SECONDS without use or ABSOLUTE_SECONDS after sign-in, whichever comes first, when it is revoked, or
   when the token changes: each row carries a tag derived from the token it was made under, and rows of
   another token are deleted at start and on rotation.
-- Every write (sign-in, last use, revocation, the sweep of ended sessions) runs on the store's writer thread
-  (server/store.py), awaited, never on the event loop; a credential is looked up on the loop (a read).
+- Every write runs on the store's writer thread (server/store.py), never on the event loop: sign-in,
+  revocation, rotation and the sweep are awaited (written before they are answered); a lookup is a read on
+  the loop, and the writes it causes (last use, deleting a session found ended) are queued, not waited for.
 """
 
 from __future__ import annotations
