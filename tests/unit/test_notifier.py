@@ -11,16 +11,17 @@ import threading
 import pytest
 
 from piko.server.notify_rules import Schedule
+from piko.server.store import Inline
 from piko.server.targets import Notifier, Targets
 
 RECORD = {"id": "r1", "project_name": "shop", "env_name": "auth", "tool_name": "Bash", "summary": "make deploy",
           "kind": "permission", "status": "pending"}
 
 
-def notifier(send, pending: set[str]) -> Notifier:
-    targets = Targets(sqlite3.connect(":memory:", check_same_thread=False))
+async def notifier(send, pending: set[str]) -> Notifier:
+    targets = Targets(Inline(sqlite3.connect(":memory:", check_same_thread=False)))
     one = Notifier(targets, pending.__contains__, send=send, schedule=Schedule(rate=0, gather=0, backoff=0, tries=3))
-    one.add("json://127.0.0.1:9/hook", 0, False)
+    await one.add("json://127.0.0.1:9/hook", 0, False)
     return one
 
 
@@ -37,7 +38,7 @@ async def test_a_sender_that_raises_is_tried_again_then_dropped_with_a_log_line(
         calls.append(threading.current_thread().name)
         raise OSError("connection refused")
 
-    one = notifier(broken, {"r1"})
+    one = await notifier(broken, {"r1"})
     task = asyncio.create_task(one.run())
     with caplog.at_level(logging.WARNING, logger="piko.targets"):
         one.observe("created", RECORD)
@@ -55,7 +56,7 @@ async def test_the_sender_gets_the_message_and_an_answered_request_is_left_out()
         sent.append((url, title, body))
         return True
 
-    one = notifier(send, pending)
+    one = await notifier(send, pending)
     task = asyncio.create_task(one.run())
     one.observe("created", RECORD)
     await until(lambda: len(sent) == 1)

@@ -16,7 +16,7 @@ from piko.server.app import create_app
 from piko.server.guard import Access
 from piko.server.main import StartupError, https
 from piko.server.sessions import MAX_PAIRING_SECONDS, Sessions
-from piko.server.store import Store
+from piko.server.store import Inline, Store
 from tests.support.certs import fake_tailscale, self_signed
 from tests.unit.conftest import PORT, TOKEN, FakeClock, FakePane, screen
 
@@ -140,39 +140,39 @@ class Clock:
         return self.now
 
 
-def test_a_pairing_makes_a_named_device_session_once():
+async def test_a_pairing_makes_a_named_device_session_once():
     clock = Clock()
-    sessions = Sessions(sqlite3.connect(":memory:"), TOKEN, clock=clock)
+    sessions = Sessions(Inline(sqlite3.connect(":memory:")), TOKEN, clock=clock)
     code, expires = sessions.new_login_code(device="Pixel 8\u202e\x07", seconds=60)
     assert expires == clock.now + 60
-    credential, session = sessions.redeem(code, "Mozilla/5.0 (Linux; Android 15)") or ("", None)
+    credential, session = await sessions.redeem(code, "Mozilla/5.0 (Linux; Android 15)") or ("", None)
     assert session is not None and (session.kind, session.name) == ("device", "Pixel 8")
-    assert sessions.redeem(code) is None  # once
+    assert await sessions.redeem(code) is None  # once
     assert sessions.lookup(credential) == session
-    assert sessions.live()[0].public()["kind"] == "device"
+    assert (await sessions.live())[0].public()["kind"] == "device"
     login, _ = sessions.new_login_code()
-    _, browser = sessions.redeem(login) or ("", None)
+    _, browser = await sessions.redeem(login) or ("", None)
     assert browser is not None and (browser.kind, browser.public()["name"]) == ("browser", None)
 
 
-def test_a_pairing_lasts_minutes_at_most():
+async def test_a_pairing_lasts_minutes_at_most():
     clock = Clock()
-    sessions = Sessions(sqlite3.connect(":memory:"), TOKEN, clock=clock)
+    sessions = Sessions(Inline(sqlite3.connect(":memory:")), TOKEN, clock=clock)
     code, expires = sessions.new_login_code(device="tablet", seconds=10 * MAX_PAIRING_SECONDS)
     assert expires == clock.now + MAX_PAIRING_SECONDS
     clock.now = expires
-    assert sessions.redeem(code) is None
+    assert await sessions.redeem(code) is None
 
 
-def test_a_sessions_table_from_before_devices_gets_their_columns():
+async def test_a_sessions_table_from_before_devices_gets_their_columns():
     db = sqlite3.connect(":memory:")
     db.execute("CREATE TABLE browser_sessions (id TEXT PRIMARY KEY, secret_hash TEXT NOT NULL UNIQUE, token_tag "
                "TEXT NOT NULL, created_at REAL NOT NULL, last_seen_at REAL NOT NULL, expires_at REAL NOT NULL, "
                "user_agent TEXT NOT NULL)")
-    sessions = Sessions(db, TOKEN, clock=Clock())
+    sessions = Sessions(Inline(db), TOKEN, clock=Clock())
     db.execute("INSERT INTO browser_sessions (id, secret_hash, token_tag, created_at, last_seen_at, expires_at,"
                " user_agent) VALUES ('old', 'h', ?, 1.8e9, 1.8e9, 1.9e9, 'ua')", (sessions.tag,))
-    assert [(s.id, s.kind, s.name) for s in sessions.live()] == [("old", "browser", "")]
+    assert [(s.id, s.kind, s.name) for s in await sessions.live()] == [("old", "browser", "")]
 
 
 # ---- the API: pairing, devices, answered_by -------------------------------------------------------

@@ -100,7 +100,7 @@ async def notify(request: Request) -> Response:
     answer = await the.orchestra.ingest_once(await read_json(request))
     record = answer.get("notification")
     if answer["action"] == "created" and record and record["hook_event_name"] == "PermissionRequest":
-        answer = {**answer, "wait_key": the.wait_keys.issue(record["id"])}  # for the hook that asked, only
+        answer = {**answer, "wait_key": await the.wait_keys.issue(record["id"])}  # for the hook that asked, only
     return JSONResponse(answer)
 
 
@@ -277,13 +277,13 @@ def create_app(store: Store, access: Access, *, on_startup: list[StartupStep] | 
     are tmux and the wall clock unless given (in-process tests give a fake pane and a fake clock)."""
     hub = Hub()
     orchestra = Orchestra(store, hub, panes=panes, clock=clock)
-    notifier = targets.Notifier(targets.Targets(store.db), orchestra.pending.__contains__)
+    notifier = targets.Notifier(targets.Targets(store), orchestra.pending.__contains__)
     orchestra.observers.append(notifier.observe)
-    sessions = Sessions(store.db, access.token)
-    pusher = Push(store.db, Path(store.path).parent / KEY_FILE, sessions, hub)
+    sessions = Sessions(store, access.token)
+    pusher = Push(store, Path(store.path).parent / KEY_FILE, sessions, hub)
     orchestra.observers.append(pusher.observe)
     the = Parts(store=store, orchestra=orchestra, hub=hub, sessions=sessions,
-                wait_keys=WaitKeys(store.db), access=access, notifier=notifier,
+                wait_keys=WaitKeys(store), access=access, notifier=notifier,
                 push=pusher)
     return App(the, on_startup or [])
 

@@ -86,7 +86,7 @@ async def _pairing(request: Request) -> tuple[str | None, int | None]:
 
 async def login(request: Request) -> Response:
     code = await _login_code(request)
-    made = parts(request).sessions.redeem(code, request.headers.get("user-agent", ""))
+    made = await parts(request).sessions.redeem(code, request.headers.get("user-agent", ""))
     if made is None:
         raise ApiRefusal(401, "link_used_or_expired", LINK_GONE)
     credential, session = made
@@ -99,7 +99,7 @@ async def sign_out(request: Request) -> Response:
     if session is None:
         raise ApiRefusal(400, "not_a_session", "only a browser session signs out; "
                          "use `piko sessions revoke` to end browser sessions")
-    the.sessions.revoke(session.id)
+    await the.sessions.revoke(session.id)
     close_sockets(the.hub, {session.id}, "signed out")
     return JSONResponse({"ok": True, "id": session.id})
 
@@ -114,7 +114,7 @@ async def login_link(request: Request) -> Response:
 
 async def list_sessions(request: Request) -> Response:
     require_token(request.scope)
-    return JSONResponse({"sessions": [s.public() for s in parts(request).sessions.live()]}, headers=NO_CACHE)
+    return JSONResponse({"sessions": [s.public() for s in await parts(request).sessions.live()]}, headers=NO_CACHE)
 
 
 async def revoke(request: Request) -> Response:
@@ -126,7 +126,7 @@ async def revoke_one(request: Request) -> Response:
     """One session or device ends: with the token, or from a browser session (see list_devices)."""
     the = parts(request)
     id = request.path_params["id"]
-    if not the.sessions.revoke(id):
+    if not await the.sessions.revoke(id):
         raise ApiRefusal(404, "not_found", f"no browser session {id!r}")
     close_sockets(the.hub, {id}, "session revoked")
     return JSONResponse({"ok": True, "revoked": [id]})
@@ -135,7 +135,7 @@ async def revoke_one(request: Request) -> Response:
 async def revoke_all(request: Request) -> Response:
     require_token(request.scope)
     the = parts(request)
-    ids = the.sessions.revoke_all()
+    ids = await the.sessions.revoke_all()
     close_sockets(the.hub, set(ids), "session revoked")
     return JSONResponse({"ok": True, "revoked": ids})
 
@@ -146,7 +146,7 @@ async def rotate(request: Request) -> Response:
     if the.access.token_path is None:
         raise ApiRefusal(409, "no_token_file", "this server was started without a token file")
     the.access.token = write_new_token(the.access.token_path)
-    ids = the.sessions.rotate(the.access.token)
+    ids = await the.sessions.rotate(the.access.token)
     close_sockets(the.hub, None, "the token changed")
     log.warning("token rotated; %d browser session(s) ended", len(ids))
     return JSONResponse({"ok": True, "revoked": ids})
@@ -170,7 +170,8 @@ async def list_devices(request: Request) -> Response:
     """Every signed-in browser and device; a browser session may read it (nothing in it is secret) and
     revoke one (a lost phone can be cut off from any signed-in browser; revoking only takes access away)."""
     own = browser_session(request.scope)
-    listed = [{**s.public(), "current": own is not None and s.id == own.id} for s in parts(request).sessions.live()]
+    listed = [{**s.public(), "current": own is not None and s.id == own.id}
+              for s in await parts(request).sessions.live()]
     return JSONResponse({"devices": listed}, headers=NO_CACHE)
 
 
@@ -197,9 +198,9 @@ def sweeper(sessions: Sessions, hub: Hub) -> Callable[[Any], Awaitable[asyncio.T
             while True:
                 await asyncio.sleep(SWEEP_EVERY)
                 try:
-                    close_sockets(hub, set(sessions.sweep()), "session expired")
+                    close_sockets(hub, set(await sessions.sweep()), "session expired")
                     open_ids = {s.id for c in hub.clients if (s := c.ws.scope.get("state", {}).get("session"))}
-                    sessions.touch(sorted(open_ids))
+                    await sessions.touch(sorted(open_ids))
                 except Exception:  # the sweep must keep running
                     log.exception("sweeping browser sessions failed")
 

@@ -3,23 +3,26 @@
 The hook gives each event a key (field `piko_event_key`). When its POST times out after the server took
 the event, it spools the event as well; the replay then finds the key already seen. Keys are kept in the
 store's database (so a restart remembers them) for KEEP_SECONDS, longer than a spooled event waits in
-practice; an event replayed later than that could be ingested twice.
+practice; an event replayed later than that could be ingested twice. Older keys are deleted by the store's
+maintenance (server/retention.py).
 """
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from typing import Any
 
 from piko import config
+from piko.server.store import Database
 
 FIELD = config.EVENT_KEY_FIELD
 MAX_LENGTH = 128
 KEEP_SECONDS = 7 * 86400
-PRUNE_EVERY = 3600.0
 
-SCHEMA = "CREATE TABLE IF NOT EXISTS event_keys (key TEXT PRIMARY KEY, seen_at REAL NOT NULL)"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS event_keys (key TEXT PRIMARY KEY, seen_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS event_keys_seen ON event_keys (seen_at);
+"""
 
 
 def take_key(body: Any) -> str | None:
@@ -35,20 +38,15 @@ def take_key(body: Any) -> str | None:
 class EventKeys:
     """The keys seen in the last KEEP_SECONDS, in table `event_keys` of the store's database."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-        self.db.execute(SCHEMA)
-        self._pruned = 0.0
-        self.prune()
+    def __init__(self, store: Database) -> None:
+        self.store = store
+        store.db.executescript(SCHEMA)  # at start-up, before the event loop runs
 
     def seen(self, key: str) -> bool:
-        return self.db.execute("SELECT 1 FROM event_keys WHERE key = ?", (key,)).fetchone() is not None
+        return self.store.db.execute("SELECT 1 FROM event_keys WHERE key = ?", (key,)).fetchone() is not None
 
-    def remember(self, key: str) -> None:
-        self.db.execute("INSERT OR REPLACE INTO event_keys (key, seen_at) VALUES (?, ?)", (key, time.time()))
-        if time.monotonic() - self._pruned > PRUNE_EVERY:
-            self.prune()
-
-    def prune(self) -> None:
-        self.db.execute("DELETE FROM event_keys WHERE seen_at < ?", (time.time() - KEEP_SECONDS,))
-        self._pruned = time.monotonic()
+    async def remember(self, key: str) -> None:
+        """Written (on the store's writer thread) when this returns."""
+        seen_at = time.time()
+        await self.store.run(lambda db: db.execute(
+            "INSERT OR REPLACE INTO event_keys (key, seen_at) VALUES (?, ?)", (key, seen_at)))

@@ -61,7 +61,7 @@ class Orchestra:
         self.mailbox = Mailbox()  # PermissionRequest hooks waiting for a decision
         self.courier = delivery.Courier(self.mailbox, self.panes, self._check_pending)
         self._background: set[asyncio.Task[None]] = set()
-        self.event_keys = EventKeys(store.db)
+        self.event_keys = EventKeys(store)
         # Told every announced change (e.g. server/targets.py); each must return at once and never raise.
         self.observers: list[Callable[[ChangeKind, dict[str, Any]], None]] = []
         # A record per Claude session, fed by the events and requests below.
@@ -190,7 +190,7 @@ class Orchestra:
                 return {"id": None, "action": "duplicate", "notification": None}
             answer = await self._ingest(body)
             if key is not None:
-                self.event_keys.remember(key)
+                await self.event_keys.remember(key)
             return answer
 
     def _recently_answered(self, session: str | None) -> dict[str, Any] | None:

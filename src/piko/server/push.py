@@ -11,7 +11,8 @@
   the payload passes through the browser vendor's push service (encrypted, but the vendor sees the timing).
 - When a pushed request is answered anywhere, a small `resolved` push with the same tag withdraws it.
 - Sending runs on worker threads (pywebpush is blocking), never on the event loop; a push service that
-  answers 404 or 410 (the subscription is gone) deletes the subscription.
+  answers 404 or 410 (the subscription is gone) deletes the subscription. Subscriptions are written on the
+  store's writer thread (server/store.py), awaited, never on the event loop.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from piko.server.errors import ApiRefusal
 from piko.server.guard import browser_session
 from piko.server.hub import Hub
 from piko.server.sessions import Sessions
+from piko.server.store import Database
 
 log = logging.getLogger("piko.push")
 
@@ -166,15 +168,15 @@ def payload(record: dict[str, Any], show_content: bool) -> dict[str, Any]:
 class Push:
     """Subscriptions (in the store's SQLite), and the pushes for new and answered requests."""
 
-    def __init__(self, db: sqlite3.Connection, key_path: Path, sessions: Sessions, hub: Hub,
+    def __init__(self, store: Database, key_path: Path, sessions: Sessions, hub: Hub,
                  *, sender: Sender = send_with_pywebpush) -> None:
-        self.db = db
+        self.store = store
         self.key_path = key_path
         self.sessions = sessions
         self.hub = hub
         self.sender = sender
         self._key: Vapid02 | None = None
-        self.db.executescript(SCHEMA)
+        store.db.executescript(SCHEMA)  # at start-up, before the event loop runs
         self.pending: dict[str, dict[str, Any]] = {}  # requests created since start, still open
         self.pushed: dict[str, set[str]] = {}  # request id -> endpoints that were told of it
         self.tasks: dict[str, asyncio.Task[None]] = {}  # request id -> its delayed pushes
@@ -188,33 +190,38 @@ class Push:
 
     # ---- subscriptions ---------------------------------------------------------------------------
 
-    def subscribe(self, session_id: str, body: Any) -> dict[str, Any]:
+    async def subscribe(self, session_id: str, body: Any) -> dict[str, Any]:
         endpoint, p256dh, auth, delay, show = check_subscription(body)
-        self.db.execute(
+        row = (endpoint, session_id, p256dh, auth, delay, int(show), time.time())
+        await self.store.run(lambda db: db.execute(
             "INSERT OR REPLACE INTO push_subscriptions (endpoint, session_id, p256dh, auth, delay_seconds,"
-            " show_content, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (endpoint, session_id, p256dh, auth, delay, int(show), time.time()))
+            " show_content, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)", row))
         return {"subscribed": True, "delay_seconds": delay, "show_content": show}
 
-    def unsubscribe(self, session_id: str) -> int:
-        return self.db.execute("DELETE FROM push_subscriptions WHERE session_id = ?", (session_id,)).rowcount
+    async def unsubscribe(self, session_id: str) -> int:
+        return await self.store.run(lambda db: db.execute(
+            "DELETE FROM push_subscriptions WHERE session_id = ?", (session_id,)).rowcount)
 
     def of_session(self, session_id: str) -> list[Subscription]:
-        rows = self.db.execute("SELECT endpoint, session_id, p256dh, auth, delay_seconds, show_content"
+        rows = self.store.db.execute("SELECT endpoint, session_id, p256dh, auth, delay_seconds, show_content"
                                " FROM push_subscriptions WHERE session_id = ?", (session_id,))
         return [Subscription(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
 
-    def live(self) -> list[Subscription]:
+    async def live(self) -> list[Subscription]:
         """Every subscription whose session is alive; those of ended sessions are deleted first."""
-        alive = [s.id for s in self.sessions.live()]
-        marks = ",".join("?" * len(alive))
-        self.db.execute(f"DELETE FROM push_subscriptions WHERE session_id NOT IN ({marks})", alive)
-        rows = self.db.execute("SELECT endpoint, session_id, p256dh, auth, delay_seconds, show_content"
-                               " FROM push_subscriptions ORDER BY delay_seconds")
-        return [Subscription(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
+        alive = [s.id for s in await self.sessions.live()]
 
-    def drop(self, endpoint: str) -> None:
-        self.db.execute("DELETE FROM push_subscriptions WHERE endpoint = ?", (endpoint,))
+        def job(db: sqlite3.Connection) -> list[Subscription]:
+            marks = ",".join("?" * len(alive))
+            db.execute(f"DELETE FROM push_subscriptions WHERE session_id NOT IN ({marks})", alive)
+            rows = db.execute("SELECT endpoint, session_id, p256dh, auth, delay_seconds, show_content"
+                              " FROM push_subscriptions ORDER BY delay_seconds")
+            return [Subscription(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
+
+        return await self.store.run(job)
+
+    async def drop(self, endpoint: str) -> None:
+        await self.store.run(lambda db: db.execute("DELETE FROM push_subscriptions WHERE endpoint = ?", (endpoint,)))
 
     # ---- what the orchestra announces ------------------------------------------------------------
 
@@ -247,7 +254,7 @@ class Push:
     async def _announce(self, id: str) -> None:
         try:
             started = asyncio.get_running_loop().time()
-            for sub in self.live():
+            for sub in await self.live():
                 wait = started + sub.delay_seconds - asyncio.get_running_loop().time()
                 if wait > 0:
                     await asyncio.sleep(wait)
@@ -266,7 +273,7 @@ class Push:
 
     async def _withdraw(self, id: str, endpoints: set[str]) -> None:
         message = {"type": "resolved", "id": id, "tag": f"piko-{id}"}
-        for sub in self.live():
+        for sub in await self.live():
             if sub.endpoint in endpoints:
                 self._spawn(self._send(sub, message))
 
@@ -285,7 +292,10 @@ class Push:
             status = getattr(e.response, "status_code", None)
             if status in (404, 410):
                 log.info("the push service no longer knows a subscription (%s): dropped", status)
-                self.drop(sub.endpoint)
+                try:
+                    await self.drop(sub.endpoint)
+                except sqlite3.Error as failed:
+                    log.error("could not delete a push subscription: %s", failed)
             else:
                 log.warning("a push failed: %s", e)
         except (RequestException, OSError, ValueError, TypeError) as e:  # unreachable, or keys that are no key
@@ -320,10 +330,10 @@ def routes(push: Push) -> list[Route]:
 
     async def subscribe(request: Request) -> Response:
         session_id = own_session(request)
-        return JSONResponse(push.subscribe(session_id, await read_json(request, MAX_BODY)))
+        return JSONResponse(await push.subscribe(session_id, await read_json(request, MAX_BODY)))
 
     async def unsubscribe(request: Request) -> Response:
-        return JSONResponse({"ok": True, "removed": push.unsubscribe(own_session(request))})
+        return JSONResponse({"ok": True, "removed": await push.unsubscribe(own_session(request))})
 
     return [
         Route("/api/push/key", key),

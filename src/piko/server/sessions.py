@@ -12,6 +12,9 @@ cookie) and sends it as `Authorization: Bearer` (on the WebSocket: as a `Sec-Web
   IDLE_SECONDS without use or ABSOLUTE_SECONDS after sign-in, whichever comes first, when it is revoked, or
   when the token changes: each row carries a tag derived from the token it was made under, and rows of
   another token are deleted at start and on rotation.
+- Every write runs on the store's writer thread (server/store.py), never on the event loop: sign-in,
+  revocation, rotation and the sweep are awaited (written before they are answered); a lookup is a read on
+  the loop, and the writes it causes (last use, deleting a session found ended) are queued, not waited for.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from piko.server.store import Database
 
 CREDENTIAL_PREFIX = "pikos_"
 IDLE_SECONDS = 7 * 86400
@@ -53,6 +58,19 @@ CREATE TABLE IF NOT EXISTS browser_sessions (
 """
 ADDED_COLUMNS = {"kind": "TEXT NOT NULL DEFAULT 'browser'", "name": "TEXT NOT NULL DEFAULT ''"}
 COLUMNS = "id, created_at, last_seen_at, expires_at, user_agent, kind, name"
+
+
+def _sweep(db: sqlite3.Connection, now: float) -> list[str]:
+    """Delete the sessions that have ended by `now`; returns their ids."""
+    rows = db.execute("SELECT id FROM browser_sessions WHERE expires_at <= ? OR last_seen_at + ? <= ?",
+                      (now, IDLE_SECONDS, now)).fetchall()
+    ids = [r[0] for r in rows]
+    db.executemany("DELETE FROM browser_sessions WHERE id = ?", [(i,) for i in ids])
+    return ids
+
+
+def _touch(db: sqlite3.Connection, ids: list[str], now: float) -> None:
+    db.executemany("UPDATE browser_sessions SET last_seen_at = ? WHERE id = ?", [(now, i) for i in ids])
 
 
 def login_link_seconds() -> int:
@@ -108,22 +126,23 @@ class Code:
 
 
 class Sessions:
-    """The browser sessions table (sharing the store's SQLite connection) and the unused login codes."""
+    """The browser sessions table (in the store's SQLite file) and the unused login codes."""
 
-    def __init__(self, db: sqlite3.Connection, token: str, *, clock: Callable[[], float] = time.time,
+    def __init__(self, store: Database, token: str, *, clock: Callable[[], float] = time.time,
                  link_seconds: int | None = None) -> None:
-        self.db = db
+        self.store = store
         self.clock = clock
         self.link_seconds = link_seconds if link_seconds is not None else login_link_seconds()
         self.codes: dict[str, Code] = {}  # hash of an unused code -> when it expires, for whom
-        self.db.executescript(SCHEMA)
-        have = {r[1] for r in self.db.execute("PRAGMA table_info(browser_sessions)")}
+        db = store.db  # at start-up, before the event loop runs
+        db.executescript(SCHEMA)
+        have = {r[1] for r in db.execute("PRAGMA table_info(browser_sessions)")}
         for column, spec in ADDED_COLUMNS.items():  # a table made before devices were paired
             if column not in have:
-                self.db.execute(f"ALTER TABLE browser_sessions ADD COLUMN {column} {spec}")
+                db.execute(f"ALTER TABLE browser_sessions ADD COLUMN {column} {spec}")
         self.tag = token_tag(token)
-        self.db.execute("DELETE FROM browser_sessions WHERE token_tag != ?", (self.tag,))
-        self.sweep()
+        db.execute("DELETE FROM browser_sessions WHERE token_tag != ?", (self.tag,))
+        _sweep(db, self.clock())
 
     # ---- login codes ---------------------------------------------------------------------------
 
@@ -142,7 +161,7 @@ class Sessions:
         self.codes[_hash(code)] = Code(expires, None if device is None else clean_name(device) or "device")
         return code, expires
 
-    def redeem(self, code: str, user_agent: str = "") -> tuple[str, Session] | None:
+    async def redeem(self, code: str, user_agent: str = "") -> tuple[str, Session] | None:
         """Trade a code for a new session: (credential, session), or None if the code was used or expired."""
         found = self.codes.pop(_hash(code), None)
         now = self.clock()
@@ -152,21 +171,23 @@ class Sessions:
         session = Session(secrets.token_hex(6), now, now, now + ABSOLUTE_SECONDS,
                           "".join(c for c in user_agent[:USER_AGENT_MAX] if c.isprintable()),
                           "browser" if found.device is None else "device", found.device or "")
-        self.db.execute(
+        row = (session.id, _hash(credential), self.tag, session.created_at, session.last_seen_at,
+               session.expires_at, session.user_agent, session.kind, session.name)
+        await self.store.run(lambda db: db.execute(
             "INSERT INTO browser_sessions (id, secret_hash, token_tag, created_at, last_seen_at, expires_at,"
-            " user_agent, kind, name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (session.id, _hash(credential), self.tag, session.created_at, session.last_seen_at,
-             session.expires_at, session.user_agent, session.kind, session.name),
-        )
+            " user_agent, kind, name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row))
         return credential, session
 
     # ---- sessions ------------------------------------------------------------------------------
 
     def lookup(self, credential: str) -> Session | None:
-        """The live session this credential opens, marking it used; None if there is none."""
+        """The live session this credential opens, marking it used; None if there is none. The lookup
+        reads on the caller's thread; the writes it causes (an ended session's deletion, the mark of use)
+        are queued on the writer and not waited for: nothing depends on them, and a request is never held
+        up by them."""
         if not credential.startswith(CREDENTIAL_PREFIX):
             return None
-        row = self.db.execute(
+        row = self.store.db.execute(
             f"SELECT {COLUMNS} FROM browser_sessions"
             " WHERE secret_hash = ? AND token_tag = ?", (_hash(credential), self.tag)).fetchone()
         if row is None:
@@ -174,45 +195,51 @@ class Sessions:
         session = Session(*row)
         now = self.clock()
         if session.ends_at <= now:
-            self.revoke(session.id)
+            self.store.submit(lambda db: db.execute("DELETE FROM browser_sessions WHERE id = ?", (session.id,)),
+                              "the deletion of an ended browser session")
             return None
         if now - session.last_seen_at >= TOUCH_EVERY:
-            self.touch([session.id])
+            self.store.submit(lambda db: _touch(db, [session.id], now), "a browser session's last use")
         return session
 
-    def touch(self, ids: list[str]) -> None:
-        self.db.executemany("UPDATE browser_sessions SET last_seen_at = ? WHERE id = ?",
-                            [(self.clock(), i) for i in ids])
+    async def touch(self, ids: list[str]) -> None:
+        now = self.clock()
+        await self.store.run(lambda db: _touch(db, ids, now))
 
-    def live(self) -> list[Session]:
-        """Every session that has not ended, newest first."""
-        self.sweep()
-        rows = self.db.execute(
-            f"SELECT {COLUMNS} FROM browser_sessions"
-            " ORDER BY created_at DESC")
-        return [Session(*r) for r in rows]
+    async def live(self) -> list[Session]:
+        """Every session that has not ended, newest first (the ended ones are deleted first)."""
+        now = self.clock()
 
-    def revoke(self, id: str) -> bool:
-        return self.db.execute("DELETE FROM browser_sessions WHERE id = ?", (id,)).rowcount > 0
+        def job(db: sqlite3.Connection) -> list[Session]:
+            _sweep(db, now)
+            rows = db.execute(f"SELECT {COLUMNS} FROM browser_sessions ORDER BY created_at DESC")
+            return [Session(*r) for r in rows]
 
-    def revoke_all(self) -> list[str]:
-        ids = [r[0] for r in self.db.execute("SELECT id FROM browser_sessions")]
-        self.db.execute("DELETE FROM browser_sessions")
+        return await self.store.run(job)
+
+    async def revoke(self, id: str) -> bool:
+        return await self.store.run(
+            lambda db: db.execute("DELETE FROM browser_sessions WHERE id = ?", (id,)).rowcount > 0)
+
+    async def revoke_all(self) -> list[str]:
         self.codes.clear()
-        return ids
+        return await self.store.run(_delete_all)
 
-    def rotate(self, token: str) -> list[str]:
+    async def rotate(self, token: str) -> list[str]:
         """The token changed: every session and unused link ends. Returns the ended sessions' ids."""
-        ids = self.revoke_all()
-        self.tag = token_tag(token)
-        return ids
+        self.tag = token_tag(token)  # first: a session made from now on is of the new token
+        self.codes.clear()
+        tag = self.tag
+        return await self.store.run(lambda db: _delete_all(db, but_tag=tag))
 
-    def sweep(self) -> list[str]:
+    async def sweep(self) -> list[str]:
         """Delete the sessions that have ended; returns their ids."""
         now = self.clock()
-        rows = self.db.execute(
-            "SELECT id FROM browser_sessions WHERE expires_at <= ? OR last_seen_at + ? <= ?",
-            (now, IDLE_SECONDS, now)).fetchall()
-        ids = [r[0] for r in rows]
-        self.db.executemany("DELETE FROM browser_sessions WHERE id = ?", [(i,) for i in ids])
-        return ids
+        return await self.store.run(lambda db: _sweep(db, now))
+
+
+def _delete_all(db: sqlite3.Connection, but_tag: str | None = None) -> list[str]:
+    """Delete every session (but those of the token tagged `but_tag`); returns their ids."""
+    ids = [r[0] for r in db.execute("SELECT id FROM browser_sessions WHERE token_tag IS NOT ?", (but_tag,))]
+    db.executemany("DELETE FROM browser_sessions WHERE id = ?", [(i,) for i in ids])
+    return ids

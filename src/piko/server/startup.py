@@ -1,6 +1,6 @@
 """Work the server does when it starts: replay the hook events spooled while it was down, keep picking
-up events spooled while it runs (a hook that timed out on a busy server), and watch the panes of pending
-requests (server/watcher.py)."""
+up events spooled while it runs (a hook that timed out on a busy server), watch the panes of pending
+requests (server/watcher.py), and prune the tables that only grow (server/retention.py), now and hourly."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from piko import spool
+from piko.server import retention
 from piko.server.watcher import Watcher
 
 log = logging.getLogger("piko.server")
@@ -73,4 +74,18 @@ def tasks(home: Path) -> list[Callable[[Any], Awaitable[asyncio.Task[None] | Non
     async def watch(app: Any) -> asyncio.Task[None]:
         return asyncio.create_task(Watcher(app.state.orchestra).run())
 
-    return [replay, keep_replaying, watch]
+    async def maintain(app: Any) -> asyncio.Task[None]:
+        async def loop() -> None:
+            while True:
+                try:
+                    gone = await retention.maintain(app.state.orchestra.store)
+                except Exception:  # the next round tries again
+                    log.exception("pruning the store failed")
+                else:
+                    if any(gone.values()):
+                        log.info("pruned the store: %s", gone)
+                await asyncio.sleep(retention.MAINTENANCE_EVERY)
+
+        return asyncio.create_task(loop())
+
+    return [replay, keep_replaying, watch, maintain]

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import queue
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from piko import claude
+
+log = logging.getLogger("piko.store")
+T = TypeVar("T")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS notifications (
@@ -126,9 +130,44 @@ def _settle(future: asyncio.Future[Any], result: Any, error: Exception | None) -
         future.set_result(result)
 
 
+class Database(Protocol):
+    """What a part keeping a table in the store's file needs (sessions, wait keys, event keys, notify
+    targets, push subscriptions): `db` for reads and for start-up (before the event loop runs), and the
+    writer for every write once it runs."""
+
+    db: sqlite3.Connection
+
+    async def run(self, job: Callable[[sqlite3.Connection], T]) -> T: ...
+
+    def submit(self, job: Callable[[sqlite3.Connection], object], what: str) -> None: ...
+
+
+class Inline:
+    """A Database whose jobs run at once on one connection, on the caller's thread: for tests of a part
+    alone, and tools that run no event loop. The server uses Store."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        db.isolation_level = None  # autocommit, as the store's own connections
+        self.db = db
+
+    async def run(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        return job(self.db)
+
+    def submit(self, job: Callable[[sqlite3.Connection], object], what: str) -> None:
+        try:
+            job(self.db)
+        except Exception as e:  # noqa: BLE001 - as Store.submit: logged, never raised
+            log.error("could not save %s: %s", what, e)
+
+
 class Store:
-    """Request records in one SQLite file. Reads run on the caller's thread (the event loop); writes run
-    on one writer thread, awaited: `await store.write_many(...)` returns once the change is committed."""
+    """Request records in one SQLite file, and the connection the other tables in it share.
+
+    Reads run on the caller's thread (the event loop): in WAL mode a reader never waits for a writer, so a
+    write held up (another program holding the write lock, a slow disk) does not hold them up. Every write
+    runs on the one writer thread, awaited: `await store.write_many(...)` returns once the change is
+    committed. Only start-up (schemas, migrations, sweeps before the event loop runs) writes through `db`.
+    """
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
@@ -153,16 +192,30 @@ class Store:
         (StoreError) none. The change is committed when this returns."""
         await self.run(lambda db: _write_many(db, inserts, updates))
 
-    async def run(self, job: Callable[[sqlite3.Connection], Any]) -> Any:
+    async def run(self, job: Callable[[sqlite3.Connection], T]) -> T:
         """Run `job` on the writer thread, with its connection, after the writes queued before it."""
+        future: asyncio.Future[T] = self._queue(job)
+        # Shielded: a caller cancelled meanwhile does not stop a write already queued.
+        return await asyncio.shield(future)
+
+    def submit(self, job: Callable[[sqlite3.Connection], object], what: str) -> None:
+        """Queue `job` on the writer thread without waiting for it (a write nothing depends on, such as a
+        session's last use); a failure is logged."""
+
+        def done(future: asyncio.Future[object]) -> None:
+            if not future.cancelled() and future.exception() is not None:
+                log.error("could not save %s: %s", what, future.exception())
+
+        self._queue(job).add_done_callback(done)
+
+    def _queue(self, job: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
         if self._writer is None:
             self._writer = _Writer(self.path)
             self._writer.start()
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
+        future: asyncio.Future[T] = loop.create_future()
         self._writer.jobs.put((job, loop, future))
-        # Shielded: a caller cancelled meanwhile does not stop a write already queued.
-        return await asyncio.shield(future)
+        return future
 
     def get(self, id: str) -> dict[str, Any] | None:
         row = self.db.execute("SELECT data FROM notifications WHERE id = ?", (id,)).fetchone()

@@ -31,6 +31,7 @@ from piko.server import notify_rules
 from piko.server.body import read_json
 from piko.server.errors import ApiRefusal
 from piko.server.guard import require_token
+from piko.server.store import Database
 
 log = logging.getLogger("piko.targets")
 logging.getLogger("apprise").setLevel(logging.CRITICAL + 1)  # its lines may quote the URL, secrets included
@@ -103,29 +104,31 @@ class Target:
 
 
 class Targets:
-    """The targets, in the store's SQLite file (an owner-only folder)."""
+    """The targets, in the store's SQLite file (an owner-only folder); changes are written on the store's
+    writer thread."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-        self.db.executescript(SCHEMA)
+    def __init__(self, store: Database) -> None:
+        self.store = store
+        store.db.executescript(SCHEMA)  # at start-up, before the event loop runs
 
     def all(self) -> list[Target]:
-        rows = self.db.execute("SELECT id, url, delay, content, created_at FROM notify_targets ORDER BY created_at")
+        rows = self.store.db.execute(
+            "SELECT id, url, delay, content, created_at FROM notify_targets ORDER BY created_at")
         return [Target(id, url, delay, bool(content), created) for id, url, delay, content, created in rows]
 
-    def add(self, url: str, delay: float, content: bool) -> Target:
+    async def add(self, url: str, delay: float, content: bool) -> Target:
         stamp = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         target = Target(secrets.token_hex(4), url, delay, content, stamp)
-        self._write("INSERT INTO notify_targets (id, url, delay, content, created_at) VALUES (?, ?, ?, ?, ?)",
-                    (target.id, url, delay, int(content), stamp))
+        await self._write("INSERT INTO notify_targets (id, url, delay, content, created_at) VALUES (?, ?, ?, ?, ?)",
+                          (target.id, url, delay, int(content), stamp))
         return target
 
-    def remove(self, id: str) -> bool:
-        return self._write("DELETE FROM notify_targets WHERE id = ?", (id,)) > 0
+    async def remove(self, id: str) -> bool:
+        return await self._write("DELETE FROM notify_targets WHERE id = ?", (id,)) > 0
 
-    def _write(self, sql: str, args: tuple[Any, ...]) -> int:
+    async def _write(self, sql: str, args: tuple[Any, ...]) -> int:
         try:
-            return self.db.execute(sql, args).rowcount
+            return await self.store.run(lambda db: db.execute(sql, args).rowcount)
         except sqlite3.Error as e:
             log.error("notify targets: store write failed: %s", e)
             raise ApiRefusal(503, "store_failed", f"the change could not be saved ({e}); try again") from None
@@ -164,14 +167,14 @@ class Notifier:
         except Exception:  # a notification is never worth failing a request for
             log.exception("notify targets could not take a change of request %s", record.get("id"))
 
-    def add(self, url: str, delay: float, content: bool) -> Target:
-        target = self.targets.add(url, delay, content)
+    async def add(self, url: str, delay: float, content: bool) -> Target:
+        target = await self.targets.add(url, delay, content)
         self.by_id[target.id] = target
         self.schedule.add_target(target.id, delay)
         return target
 
-    def remove(self, id: str) -> bool:
-        removed = self.targets.remove(id)
+    async def remove(self, id: str) -> bool:
+        removed = await self.targets.remove(id)
         self.by_id.pop(id, None)
         self.schedule.remove_target(id)
         return removed
@@ -274,12 +277,12 @@ def routes(notifier: Notifier) -> list[Route]:
         url, delay, content = await _new_target(notifier, await read_json(request))
         if len(notifier.by_id) >= MAX_TARGETS:
             raise ApiRefusal(409, "too_many", f"there are {MAX_TARGETS} notify targets already: remove one first")
-        target = notifier.add(url, delay, content)
+        target = await notifier.add(url, delay, content)
         return JSONResponse({"target": await notifier.off_loop(target.public)}, status_code=201, headers=NO_CACHE)
 
     async def remove(request: Request) -> Response:
         target = find(request)
-        notifier.remove(target.id)
+        await notifier.remove(target.id)
         return JSONResponse({"ok": True, "removed": target.id})
 
     async def test(request: Request) -> Response:

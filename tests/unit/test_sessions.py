@@ -10,6 +10,7 @@ import pytest
 
 from piko.server import sessions as mod
 from piko.server.sessions import ABSOLUTE_SECONDS, IDLE_SECONDS, Sessions
+from piko.server.store import Inline
 
 
 class Clock:
@@ -21,8 +22,9 @@ class Clock:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(tmp_path / "state.db", isolation_level=None)
+def db(tmp_path: Path) -> Inline:
+    """The sessions' table in a real SQLite file; each write runs at once, on the test's thread."""
+    return Inline(sqlite3.connect(tmp_path / "state.db", check_same_thread=False))
 
 
 @pytest.fixture
@@ -30,107 +32,107 @@ def clock() -> Clock:
     return Clock()
 
 
-def signed_in(s: Sessions, ua: str = "test") -> str:
+async def signed_in(s: Sessions, ua: str = "test") -> str:
     code, _ = s.new_login_code()
-    made = s.redeem(code, ua)
+    made = await s.redeem(code, ua)
     assert made is not None
     return made[0]
 
 
-def test_a_code_opens_one_session_once(db, clock):
+async def test_a_code_opens_one_session_once(db, clock):
     s = Sessions(db, "tok", clock=clock, link_seconds=300)
     code, expires = s.new_login_code()
     assert expires == clock.now + 300
-    credential, session = s.redeem(code, "Chromium")
-    assert s.redeem(code, "Chromium") is None
+    credential, session = await s.redeem(code, "Chromium")
+    assert await s.redeem(code, "Chromium") is None
     assert s.lookup(credential) == session
-    stored = db.execute("SELECT secret_hash FROM browser_sessions").fetchall()
+    stored = db.db.execute("SELECT secret_hash FROM browser_sessions").fetchall()
     assert stored and credential not in str(stored)  # only its hash is kept
 
 
-def test_a_code_expires(db, clock):
+async def test_a_code_expires(db, clock):
     s = Sessions(db, "tok", clock=clock, link_seconds=300)
     code, _ = s.new_login_code()
     clock.now += 300
-    assert s.redeem(code) is None
+    assert await s.redeem(code) is None
 
 
-def test_unknown_or_foreign_credentials_open_nothing(db, clock):
+async def test_unknown_or_foreign_credentials_open_nothing(db, clock):
     s = Sessions(db, "tok", clock=clock)
-    signed_in(s)
+    await signed_in(s)
     assert s.lookup("tok") is None and s.lookup("pikos_nope") is None and s.lookup("") is None
 
 
-def test_idle_sessions_end_and_use_keeps_them(db, clock):
+async def test_idle_sessions_end_and_use_keeps_them(db, clock):
     s = Sessions(db, "tok", clock=clock)
-    used, idle = signed_in(s), signed_in(s)
+    used, idle = await signed_in(s), await signed_in(s)
     clock.now += IDLE_SECONDS - 10
     assert s.lookup(used) is not None
     clock.now += 20
     assert s.lookup(idle) is None
     assert s.lookup(used) is not None  # used 20 s ago
-    assert len(s.live()) == 1
+    assert len(await s.live()) == 1
 
 
-def test_sessions_end_after_the_absolute_limit_even_when_used(db, clock):
+async def test_sessions_end_after_the_absolute_limit_even_when_used(db, clock):
     s = Sessions(db, "tok", clock=clock)
-    credential = signed_in(s)
+    credential = await signed_in(s)
     start = clock.now
     while clock.now + IDLE_SECONDS - 60 < start + ABSOLUTE_SECONDS:
         clock.now += IDLE_SECONDS - 60
         assert s.lookup(credential) is not None
     clock.now = start + ABSOLUTE_SECONDS
     assert s.lookup(credential) is None
-    assert s.live() == []
+    assert await s.live() == []
 
 
-def test_last_use_is_written_at_most_once_a_minute(db, clock):
+async def test_last_use_is_written_at_most_once_a_minute(db, clock):
     s = Sessions(db, "tok", clock=clock)
-    credential = signed_in(s)
-    first = s.live()[0].last_seen_at
+    credential = await signed_in(s)
+    first = (await s.live())[0].last_seen_at
     clock.now += 30
     s.lookup(credential)
-    assert s.live()[0].last_seen_at == first
+    assert (await s.live())[0].last_seen_at == first
     clock.now += 31
     s.lookup(credential)
-    assert s.live()[0].last_seen_at == clock.now
+    assert (await s.live())[0].last_seen_at == clock.now
 
 
-def test_sessions_of_another_token_end_at_start_and_on_rotation(db, clock):
+async def test_sessions_of_another_token_end_at_start_and_on_rotation(db, clock):
     s = Sessions(db, "old", clock=clock)
-    credential = signed_in(s)
+    credential = await signed_in(s)
     assert Sessions(db, "old", clock=clock).lookup(credential) is not None  # a restart keeps them
     assert Sessions(db, "new", clock=clock).lookup(credential) is None  # the token changed meanwhile
     s = Sessions(db, "new", clock=clock)
-    kept = signed_in(s)
+    kept = await signed_in(s)
     code, _ = s.new_login_code()
-    assert len(s.rotate("newer")) == 1
-    assert s.lookup(kept) is None and s.redeem(code) is None
+    assert len(await s.rotate("newer")) == 1
+    assert s.lookup(kept) is None and await s.redeem(code) is None
 
 
-def test_revoke_one_or_all(db, clock):
+async def test_revoke_one_or_all(db, clock):
     s = Sessions(db, "tok", clock=clock)
-    a, b = signed_in(s), signed_in(s)
+    a, b = await signed_in(s), await signed_in(s)
     a_id = s.lookup(a).id
-    assert s.revoke(a_id) and not s.revoke(a_id)
+    assert await s.revoke(a_id) and not await s.revoke(a_id)
     assert s.lookup(a) is None and s.lookup(b) is not None
-    assert len(s.revoke_all()) == 1 and s.lookup(b) is None
+    assert len(await s.revoke_all()) == 1 and s.lookup(b) is None
 
 
-def test_unused_codes_are_bounded(db, clock):
+async def test_unused_codes_are_bounded(db, clock):
     s = Sessions(db, "tok", clock=clock)
     first, _ = s.new_login_code()
     for _ in range(mod.MAX_LOGIN_CODES):
         clock.now += 0.001
         s.new_login_code()
     assert len(s.codes) == mod.MAX_LOGIN_CODES
-    assert s.redeem(first) is None  # the oldest went first
+    assert await s.redeem(first) is None  # the oldest went first
 
 
-def test_the_user_agent_is_kept_short_and_printable(db, clock):
+async def test_the_user_agent_is_kept_short_and_printable(db, clock):
     s = Sessions(db, "tok", clock=clock)
-    signed_in(s, "Evil\x1b[31m\nUA" + "x" * 500)
-    ua = s.live()[0].user_agent
+    await signed_in(s, "Evil\x1b[31m\nUA" + "x" * 500)
+    ua = (await s.live())[0].user_agent
     assert "\x1b" not in ua and "\n" not in ua and len(ua) <= mod.USER_AGENT_MAX
 
 
