@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +54,13 @@ def seed_pending(home: Path, count: int) -> None:
         store.close()
 
 
+def in_thread(work: Coroutine[Any, Any, None]) -> None:
+    """Run `work` to its end on an event loop of its own, in a thread: callers may be inside a running
+    loop (the throughput benchmark), where asyncio.run refuses."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, work).result()
+
+
 def broadcast_texts(marker: str) -> tuple[str, str]:
     """The exact texts piko broadcasts for a created and a resolved request of session `marker` (made by
     piko's own Orchestra in process): the baseline server is triggered with these, so both sides send the
@@ -76,7 +85,8 @@ def broadcast_texts(marker: str) -> tuple[str, str]:
                 await orchestra.ingest(permission_event(marker))
                 await orchestra.ingest(resolve_event(marker))
 
-            asyncio.run(both())
+            in_thread(both())
         finally:
             store.close()
-    return sent[0], sent[1]
+    by_type = {json.loads(text)["type"]: text for text in sent}  # session messages come with them too
+    return by_type["created"], by_type["resolved"]
