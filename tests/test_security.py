@@ -19,6 +19,7 @@ ROUTES = [
     ("GET", "/api/orchestra/notifications/abc", None),
     ("DELETE", "/api/orchestra/notifications/abc", None),
     ("GET", "/api/orchestra/notifications/abc/screen", None),
+    ("GET", "/api/orchestra/sessions/abc/screen", None),
     ("GET", "/api/orchestra/notifications/abc/wait", None),
     ("POST", "/api/orchestra/respond", {"notification_id": "abc", "response": "x"}),
 ]

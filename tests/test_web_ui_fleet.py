@@ -302,3 +302,40 @@ def test_real_hook_events_show_live(server, tmux, open_page, shot):
     expect(page.locator("#fp-note")).to_have_text("Sent.")
     expect(page.locator("#fp-timeline")).to_contain_text("next: write the docs")  # the audit trail
     shot(page, "panel")
+
+
+def test_a_working_agent_shows_its_terminal_live(server, tmux, open_page, shot):
+    """A working agent (real hook events, no request) in a real pane: a click opens its live terminal;
+    text printed into the pane afterwards appears; it stays live when the agent asks and when it stops."""
+    echo = tmux.echo_pane()
+    where = {"session_id": "live-working", "project_name": "myapp", "tmux_target": echo,
+             "tmux_socket": tmux.socket_path}
+    server.notify(**hook_payload("UserPromptSubmit") | where)
+    server.notify(**hook_payload("PreToolUse-Bash") | where)
+    page = open_page(server)
+    open_fleet(page)
+    card = agent(page, "live-working")
+    expect(card.locator(".state")).to_have_text("Working")
+    expect(card.locator(".session-request")).to_have_count(0)
+    card.click()
+    expect(page.locator("#fleet-panel")).to_have_attribute("data-id", "live-working")
+    preview = page.locator("#fp-preview")
+    expect(preview).to_be_visible()
+    expect(preview).to_contain_text("READY")
+    expect(page.locator("#fp-preview-status")).to_have_text("Live")
+    expect(page.locator("#fp-text")).to_be_disabled()  # working: no instruction box to type into
+
+    tmux.cmd("send-keys", "-t", echo, "-l", "printed while the panel is open")
+    tmux.cmd("send-keys", "-t", echo, "Enter")
+    expect(preview).to_contain_text("GOT:'printed while the panel is open'")
+    shot(page, "panel")
+
+    server.notify(**hook_payload("PermissionRequest-Bash") | where)  # it asks: still its pane, still live
+    expect(page.locator("#fleet-panel")).to_have_attribute("data-state", "waiting")
+    tmux.cmd("send-keys", "-t", echo, "-l", "and while it waits")
+    tmux.cmd("send-keys", "-t", echo, "Enter")
+    expect(preview).to_contain_text("GOT:'and while it waits'")
+    expect(page.locator("#fp-preview-status")).to_have_text("Live")
+
+    tmux.kill_pane(echo)  # its pane goes: the panel says so
+    expect(page.locator("#fp-preview-status")).to_have_text(re.compile("pane is gone|has ended"))

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from piko import claude
-from piko.server import lifecycle
+from piko.server import fleet_rules, lifecycle
 from piko.server.lifecycle import Create, Enrich, Ignore, Resolve
 from tests.unit.conftest import FIXTURES
 
@@ -152,6 +152,24 @@ def test_informational_notifications_are_ignored_and_others_are_notices() -> Non
     assert isinstance(apply("Notification-idle_prompt", notification_type="auth_success"), Ignore)
     notice = apply("Notification-idle_prompt", notification_type="something_new")
     assert isinstance(notice, Create) and notice.record["kind"] == "notice"
+
+
+@pytest.mark.parametrize("name", ["PermissionRequest-Bash", "PermissionRequest-AskUserQuestion"])
+def test_a_notice_leaves_a_pending_dialog_pending(name: str) -> None:
+    """A notice asks nothing: the permission or question still on screen (its hook waiting) stays the
+    session's pending request, and the notice is kept as an event in the session's timeline."""
+    dialog = pending(name)
+    assert isinstance(apply("Notification-idle_prompt", dialog, notification_type="elicitation_dialog"), Ignore)
+    fields, extra = event("Notification-idle_prompt", notification_type="elicitation_dialog",
+                          message="Claude Code needs your input for the MCP server")
+    entry = fleet_rules.timeline_event(fields, extra, STAMP)
+    assert (entry["event"], entry["summary"]) == ("Notification", "Claude Code needs your input for the MCP server")
+
+
+def test_a_notice_replaces_a_pending_idle_prompt_or_notice() -> None:
+    for older in (pending("Notification-idle_prompt"), pending("Notification-idle_prompt", notification_type="x")):
+        change = apply("Notification-idle_prompt", older, notification_type="elicitation_dialog")
+        assert isinstance(change, Create) and change.record["kind"] == "notice" and change.replaces is older
 
 
 @pytest.mark.parametrize("via, sentence", [

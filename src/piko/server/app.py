@@ -22,20 +22,21 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 from starlette.websockets import WebSocket
 
-from piko import __version__, tmux
+from piko import __version__
 from piko.channel import server_proof
 from piko.models import api_schema
 from piko.server import auth, targets
 from piko.server.body import read_json
-from piko.server.delivery import Panes, pane_of
+from piko.server.delivery import Panes
 from piko.server.errors import ApiRefusal
 from piko.server.fleet import answered_by
-from piko.server.fleet_routes import client_of, list_sessions, one_session
+from piko.server.fleet_routes import client_of, list_sessions, one_session, session_screen
 from piko.server.guard import Access, Guard, browser_session, ws_subprotocol
 from piko.server.hub import Hub
 from piko.server.orchestra import Clock, Orchestra, now
 from piko.server.parts import Parts, parts
 from piko.server.push import KEY_FILE, Push, routes as push_routes
+from piko.server.screens import NoScreen, pane_lines, screen_answer
 from piko.server.sessions import Sessions
 from piko.server.store import Store
 from piko.server.waitkeys import WaitKeys
@@ -44,7 +45,6 @@ log = logging.getLogger("piko.server")
 
 STATIC = Path(__file__).parent / "static"
 HISTORY_LIMIT = 1000
-SCREEN_HISTORY = 40
 HOOK_HEARTBEAT = 2.0
 NO_CACHE = {"cache-control": "no-store"}
 NONCE_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_")
@@ -137,17 +137,11 @@ async def respond(request: Request) -> Response:
 
 async def screen(request: Request) -> Response:
     orchestra = parts(request).orchestra
-    record = orchestra.get(request.path_params["id"])
-    target = pane_of(record)
-    if target is None:
-        return JSONResponse({"lines": [], "pane_alive": False, "reason": "no tmux pane"})
     try:
-        text = await orchestra.panes.capture(record.get("tmux_socket"), target, SCREEN_HISTORY)
-    except tmux.PaneGone:
-        return JSONResponse({"lines": [], "pane_alive": False, "reason": "the pane is gone"})
-    except tmux.TmuxError as e:
-        raise ApiRefusal(502, "tmux_failed", f"tmux failed: {e}") from None
-    return JSONResponse({"lines": text.rstrip("\n").split("\n"), "pane_alive": True}, headers=NO_CACHE)
+        lines = await pane_lines(orchestra.panes, orchestra.get(request.path_params["id"]))
+    except NoScreen as e:
+        return JSONResponse({"lines": [], "pane_alive": False, "reason": e.reason})
+    return screen_answer(lines)
 
 
 async def wait(request: Request) -> Response:
@@ -229,6 +223,7 @@ ROUTES = [
     Route("/api/orchestra/respond", respond, methods=["POST"]),
     Route("/api/orchestra/sessions", list_sessions),
     Route("/api/orchestra/sessions/{id}", one_session),
+    Route("/api/orchestra/sessions/{id}/screen", session_screen),
     WebSocketRoute("/api/orchestra/ws", ws),
     Mount("/static", StaticFiles(directory=STATIC), name="static"),
 ]

@@ -1,6 +1,9 @@
-"""The routes of the fleet view (docs/api.md, "Sessions"): the sessions, and one with its timeline."""
+"""The routes of the fleet view (docs/api.md, "Sessions"): the sessions, one with its timeline, and its
+pane's screen."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -8,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 from piko.server.errors import ApiRefusal
 from piko.server.fleet import Fleet
 from piko.server.guard import browser_session
+from piko.server.screens import NoScreen, pane_lines, screen_answer
 
 STATES = ("working", "waiting", "idle", "ended")
 NO_CACHE = {"cache-control": "no-store"}
@@ -35,10 +39,32 @@ async def list_sessions(request: Request) -> Response:
     return JSONResponse({"sessions": sessions}, headers=NO_CACHE)
 
 
-async def one_session(request: Request) -> Response:
-    fleet = _fleet(request)
+def _session(request: Request) -> dict[str, Any]:
     session_id = request.path_params["id"]
-    session = fleet.get(session_id)
+    session = _fleet(request).get(session_id)
     if session is None:
         raise ApiRefusal(404, "not_found", f"no session with id {session_id!r}")
+    return session
+
+
+async def one_session(request: Request) -> Response:
+    fleet = _fleet(request)
+    session = _session(request)
+    session_id = session["session_id"]
     return JSONResponse({"session": session, "timeline": fleet.timeline(session_id)}, headers=NO_CACHE)
+
+
+async def session_screen(request: Request) -> Response:
+    """The session's pane, read as a request's is (server/screens.py); no pane, or a pane gone: 409."""
+    session = _session(request)
+    try:
+        if session.get("ended_via") == "pane_gone":  # its pane id may be another pane's by now
+            raise NoScreen("pane_gone", "the pane is gone")
+        lines = await pane_lines(request.app.state.orchestra.panes, session)
+    except NoScreen as e:
+        if e.code == "no_pane":
+            raise ApiRefusal(409, "no_pane", "no tmux pane is known for this session: it runs outside tmux, "
+                                             "or its hooks did not say where") from None
+        pane = session.get("tmux_target") or session.get("tmux_session")
+        raise ApiRefusal(409, "pane_gone", f"the session's tmux pane ({pane}) is gone") from None
+    return screen_answer(lines)

@@ -80,6 +80,8 @@ def apply_event(fields: dict[str, Any], extra: dict[str, Any], current: dict[str
         # Claude Code's late "needs your permission" (or "needs your approval for the plan") for the
         # dialog that was just answered from Piko: that dialog is gone, nothing is asked any more.
         return Ignore()
+    if kind == "notice" and current is not None and current["kind"] in DIALOG_KINDS:
+        return Ignore()  # the dialog is still on screen (its hook may wait): the notice stays in the timeline
     if kind is not None:
         return Create(new_record(kind, fields, extra, id=new_id, stamp=stamp), current)
     if event == "Stop" and fields["session_id"]:

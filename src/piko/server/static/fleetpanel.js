@@ -1,7 +1,7 @@
 /* The session panel: one agent of the fleet, opened from its card. Its state and details, its pending
- * request (answer buttons as on the card), the live terminal while it has a pending request (piko
- * server's screen route is per request: preview.js polls it), a box to send an idle agent its next
- * instruction (through its pending idle request), and its timeline (the audit trail). */
+ * request (answer buttons as on the card), the live terminal of its tmux pane whatever it is doing
+ * (preview.js polls the session's screen route while the panel is open), a box to send an idle agent its
+ * next instruction (through its pending idle request), and its timeline (the audit trail). */
 
 import { api, API, describeFailure } from './api.js';
 import { $, el, finePointer } from './dom.js';
@@ -13,13 +13,13 @@ import { oneLine, revealText } from './marks.js';
 import { freshPreview, pollPreview, stopPreview } from './preview.js';
 import { forget, state } from './state.js';
 
-/** {id, requestId, owner (the preview's), signature, busy} while open. */
+/** {id, previewKey, owner (the preview's), signature, busy} while open. */
 let panel = null;
 
 export function openSession(id) {
   if (!fleet.sessions.has(id)) return;
   if (panel && panel.id !== id) closeSession();
-  panel = panel || { id, requestId: null, owner: null, signature: null, busy: false, timelineSeq: 0 };
+  panel = panel || { id, previewKey: null, owner: null, signature: null, busy: false, timelineSeq: 0 };
   $('fp-text').value = '';
   showNote('', '');
   renderSession();
@@ -68,7 +68,7 @@ export function renderSession() {
     $('fp-request').hidden = !n;
   }
   renderInstructionBox(s, n);
-  followPreview(n);
+  followPreview(s, n);
 }
 
 function details(s) {
@@ -91,27 +91,35 @@ function renderInstructionBox(s, n) {
   $('fp-instruct-hint').textContent = hint;
 }
 
-/** The live terminal follows the session's pending request; without one its last details stand in. */
-function followPreview(n) {
+/** The live terminal: the session's own pane while it has one (working, waiting or idle alike); a session
+ * without a pane shows its pending request's preview (which says why there is none), else its details. */
+function followPreview(s, n) {
   const pre = $('fp-preview');
   const status = $('fp-preview-status');
-  const id = n ? n.id : null;
-  if (panel.owner && panel.requestId === id) {
-    panel.owner.record = n;
+  const ended = stateOf(s) === 'ended';
+  const hasPane = !ended && Boolean(s.tmux_target || s.tmux_session);
+  const key = hasPane ? JSON.stringify(['session', s.session_id, s.tmux_socket, s.tmux_target, s.tmux_session])
+    : n ? JSON.stringify(['request', n.id]) : null;
+  if (panel.owner && panel.previewKey === key) {
+    panel.owner.record = hasPane ? s : n;
     return;
   }
   if (panel.owner) stopPreview(panel.owner);
-  panel.requestId = id;
+  panel.previewKey = key;
   panel.owner = null;
-  if (!n) {
+  if (!key) {
     pre.hidden = true;
-    status.textContent = 'No live view: piko server shows an agent\'s pane while it has a pending request';
+    status.textContent = ended ? 'No live view: this agent has ended'
+      : 'No live view: piko server knows no tmux pane of this agent';
     status.dataset.tone = 'muted';
     return;
   }
   pre.hidden = false;
   const current = panel;
-  const owner = { id, record: n, gone: null, preview: freshPreview({ pre, status }) };
+  const owner = hasPane
+    ? { id: s.session_id, record: s, gone: null, noun: 'session',
+      screenPath: `${API}/sessions/${encodeURIComponent(s.session_id)}/screen`, preview: freshPreview({ pre, status }) }
+    : { id: n.id, record: n, gone: null, preview: freshPreview({ pre, status }) };
   owner.isShown = () => panel === current && current.owner === owner;
   panel.owner = owner;
   pollPreview(owner);

@@ -1,6 +1,7 @@
-/* The terminal preview in the response modal: the last lines of the agent's tmux pane, polled every
- * second while the modal is open and the tab visible, and once more after the request left the inbox
- * (it shows what happened). */
+/* The terminal preview: the last lines of the agent's tmux pane, polled every second while it is shown
+ * and the tab visible. The response modal reads its request's pane (and looks once more after the request
+ * left the inbox: it shows what happened); the fleet's session panel reads its session's pane
+ * (`owner.screenPath`, `owner.noun`), whatever the agent is doing. */
 
 import { api, describeFailure, requestPath } from './api.js';
 import { $ } from './dom.js';
@@ -33,6 +34,11 @@ function setPreviewStatus(preview, text, tone) {
   node.dataset.tone = tone || '';
 }
 
+/** The screen route `owner` polls: its own (a session's), else its request's. */
+function screenPath(owner) {
+  return owner.screenPath || `${requestPath(owner.id)}/screen`;
+}
+
 /** Poll `modal`'s pane now, then every second until it is closed, gone or there is no pane. */
 export async function pollPreview(modal) {
   const preview = modal.preview;
@@ -40,7 +46,7 @@ export async function pollPreview(modal) {
   clearTimeout(preview.timer);
   const seq = ++preview.seq; // one polling loop per modal, whatever restarted it
   if (!document.hidden) {
-    const result = await api('GET', `${requestPath(modal.id)}/screen`);
+    const result = await api('GET', screenPath(modal));
     if (!isShown(modal) || seq !== preview.seq) return;
     showPreviewResult(modal, result);
     if (preview.stopped) return;
@@ -65,12 +71,12 @@ function showPreviewResult(modal, result) {
   }
   const failure = describeFailure(result);
   if (failure.code === 'no_pane') {
-    setPreviewStatus(modal.preview, 'No tmux pane is known for this request', 'muted');
+    setPreviewStatus(modal.preview, `No tmux pane is known for this ${modal.noun || 'request'}`, 'muted');
     modal.preview.stopped = true;
   } else if (failure.code === 'pane_gone') {
     setPreviewStatus(modal.preview, "The agent's pane is gone", 'error');
   } else if (failure.code === 'not_found') {
-    setPreviewStatus(modal.preview, 'piko server no longer knows this request', 'muted');
+    setPreviewStatus(modal.preview, `piko server no longer knows this ${modal.noun || 'request'}`, 'muted');
     modal.preview.stopped = true;
   } else {
     setPreviewStatus(modal.preview, failure.text, 'error');
