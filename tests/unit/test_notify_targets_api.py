@@ -3,11 +3,14 @@ call them."""
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import msgspec
 
 from piko import models
 from piko.server.app import App
+from piko.server.targets import MAX_TARGETS
 from tests.unit.conftest import PORT
 
 SECRET_URL = "json://someone:hunter2-secret@127.0.0.1:9/hook"
@@ -53,3 +56,14 @@ async def test_a_browser_session_cannot_read_or_change_targets(app: App, api: ht
         r = await browser.request(method, path, json={"url": "json://127.0.0.1:9/x"})
         assert r.status_code == 403 and r.json()["code"] == "needs_token" and "hunter2" not in r.text
     assert len((await api.get("/api/notify-targets")).json()["targets"]) == 1
+
+
+async def test_the_last_place_goes_to_one_of_two_adds_at_once(api: httpx.AsyncClient) -> None:
+    for i in range(MAX_TARGETS - 1):
+        assert (await api.post("/api/notify-targets", json={"url": f"json://127.0.0.1:9/{i}"})).status_code == 201
+    both = await asyncio.gather(*(api.post("/api/notify-targets", json={"url": f"json://127.0.0.1:9/last{i}"})
+                                  for i in range(2)))
+    assert sorted(r.status_code for r in both) == [201, 409]
+    refused = next(r for r in both if r.status_code == 409)
+    assert refused.json()["code"] == "too_many" and "remove one first" in refused.json()["error"]
+    assert len((await api.get("/api/notify-targets")).json()["targets"]) == MAX_TARGETS

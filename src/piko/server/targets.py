@@ -140,6 +140,7 @@ class Notifier:
     def __init__(self, targets: Targets, still_pending: Callable[[str], bool], *, send: Send = send_apprise,
                  clock: Callable[[], float] = time.monotonic, schedule: notify_rules.Schedule | None = None) -> None:
         self.targets = targets
+        self.adding = 0  # adds waiting for their write
         self.still_pending = still_pending
         self.send = send
         self.clock = clock
@@ -168,7 +169,15 @@ class Notifier:
             log.exception("notify targets could not take a change of request %s", record.get("id"))
 
     async def add(self, url: str, delay: float, content: bool) -> Target:
-        target = await self.targets.add(url, delay, content)
+        """A new target (409 past MAX_TARGETS, counting those still being written: two adds at once
+        cannot both take the last place)."""
+        if len(self.by_id) + self.adding >= MAX_TARGETS:
+            raise ApiRefusal(409, "too_many", f"there are {MAX_TARGETS} notify targets already: remove one first")
+        self.adding += 1
+        try:
+            target = await self.targets.add(url, delay, content)
+        finally:
+            self.adding -= 1
         self.by_id[target.id] = target
         self.schedule.add_target(target.id, delay)
         return target
@@ -275,8 +284,6 @@ def routes(notifier: Notifier) -> list[Route]:
     async def add(request: Request) -> Response:
         require_token(request.scope)
         url, delay, content = await _new_target(notifier, await read_json(request))
-        if len(notifier.by_id) >= MAX_TARGETS:
-            raise ApiRefusal(409, "too_many", f"there are {MAX_TARGETS} notify targets already: remove one first")
         target = await notifier.add(url, delay, content)
         return JSONResponse({"target": await notifier.off_loop(target.public)}, status_code=201, headers=NO_CACHE)
 
