@@ -77,7 +77,7 @@ def test_init_merges_into_existing_settings_and_twice_changes_nothing(project: P
     for event in HOOK_EVENTS:
         [hook] = orchestra_hooks(settings, event)
         assert hook["type"] == "command"
-        assert hook["timeout"] == (3600 if event == "PermissionRequest" else 10)
+        assert hook["timeout"] == (3600 if event in ("PermissionRequest", "Elicitation") else 10)  # they wait
         executable, *rest = shlex.split(hook["command"])
         assert rest == ["-I", "-S", "-c", HOOK_ENTRY, package_root(), "cc", "notify"]
         assert os.path.isabs(executable) and os.access(executable, os.X_OK)

@@ -33,8 +33,8 @@ KNOWN_FIELDS = STRING_FIELDS + ("tool_input", "permission_suggestions", "names_g
 RESOLVING_EVENTS = frozenset(
     {"PostToolUse", "PostToolUseFailure", "UserPromptSubmit", "Stop", "SessionEnd"}
 )
-# Notification types that tell, not ask.
-INFORMATIONAL_NOTIFICATIONS = frozenset({"auth_success"})
+# Notification types that tell, not ask (an MCP elicitation's answer or its end, after it was answered).
+INFORMATIONAL_NOTIFICATIONS = frozenset({"auth_success", "elicitation_response", "elicitation_complete"})
 
 MAX_FIELD_CHARS = 4096
 MAX_DEPTH = 32  # how deep JSON may nest inside a hook event (real payloads nest a few levels)
@@ -146,6 +146,8 @@ def kind_of(fields: dict[str, Any]) -> Kind | None:
     event = fields["hook_event_name"]
     if event == "PermissionRequest":
         return "question" if fields["tool_name"] == "AskUserQuestion" else "permission"
+    if event == "Elicitation":
+        return "elicitation"
     if event == "Notification":
         ntype = fields["notification_type"]
         if ntype == "permission_prompt":

@@ -30,8 +30,11 @@ HOOK_EVENTS = (
     "Stop",
     "SessionStart",
     "SessionEnd",
+    "Elicitation",  # an MCP server asks the person for input: the hook waits for the answer
+    "ElicitationResult",  # the person answered it in the terminal
 )
-WAIT_TIMEOUT = 3600  # PermissionRequest: the hook waits for the person's decision
+WAIT_EVENTS = ("PermissionRequest", "Elicitation")
+WAIT_TIMEOUT = 3600  # PermissionRequest, Elicitation: the hook waits for the person's decision
 DEFAULT_TIMEOUT = 10
 # What `python -I -S -c` runs: piko's folder (the first argument) onto sys.path, then piko's dispatch.
 HOOK_ENTRY = "import sys;sys.path.append(sys.argv.pop(1));from piko.cli import main;sys.exit(main())"
@@ -88,7 +91,7 @@ def is_orchestra_hook(hook: Any) -> bool:
 
 
 def hook_entry(event: str, command: str) -> dict[str, Any]:
-    timeout = WAIT_TIMEOUT if event == "PermissionRequest" else DEFAULT_TIMEOUT
+    timeout = WAIT_TIMEOUT if event in WAIT_EVENTS else DEFAULT_TIMEOUT
     return {"type": "command", "command": command, "timeout": timeout}
 
 

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import msgspec
 
-Kind = Literal["permission", "question", "idle", "notice"]
+Kind = Literal["permission", "question", "idle", "notice", "elicitation"]
 Status = Literal["pending", "resolved", "dismissed"]
 DecisionName = Literal["allow", "always", "deny"]
 PlanMode = Literal["auto", "manual", "keep"]
@@ -94,7 +94,38 @@ class RawDetail(msgspec.Struct, tag_field="kind", tag="raw", kw_only=True):
     """A tool Piko does not know: its tool_input is shown as it is."""
 
 
-Detail = DiffDetail | PlanDetail | McpDetail | WebDetail | RawDetail
+class ElicitationField(msgspec.Struct, kw_only=True):
+    """One field of an MCP elicitation's form, from its `requested_schema` (elicitation.fields_of): a
+    string (free text, or one of `enum`, shown by `enum_labels`), number, integer or boolean; "other" for
+    a type Piko does not know (any JSON value)."""
+
+    name: str
+    title: str | None
+    description: str | None
+    type: Literal["string", "number", "integer", "boolean", "other"]
+    enum: list[str] | None
+    enum_labels: list[str] | None
+    required: bool
+    default: Any
+    minimum: float | None
+    maximum: float | None
+    min_length: float | None
+    max_length: float | None
+
+
+class ElicitationDetail(msgspec.Struct, tag_field="kind", tag="elicitation", kw_only=True):
+    """An MCP server asks the person for input (kind "elicitation"): its message and a form (mode
+    "form"), or a URL to open (mode "url")."""
+
+    server: str
+    message: str
+    mode: Literal["form", "url"]
+    url: str | None
+    elicitation_id: str | None
+    fields: list[ElicitationField]
+
+
+Detail = DiffDetail | PlanDetail | McpDetail | WebDetail | RawDetail | ElicitationDetail
 
 
 class Suggestion(msgspec.Struct, kw_only=True):
@@ -135,8 +166,8 @@ class Record(msgspec.Struct, kw_only=True):
     created_at: str
     updated_at: str
     resolved_at: str | None = None
-    response: str | dict[str, str] | None = None
-    response_type: Literal["text", "option", "decision", "answers", "plan"] | None = None
+    response: str | dict[str, Any] | None = None  # an accepted elicitation's: its content
+    response_type: Literal["text", "option", "decision", "answers", "plan", "elicitation"] | None = None
     resolved_via: str | None = None
     resolution: str | None = None  # the sentence for how it was resolved (claude.resolution_of); null while pending
     answered_by: AnsweredBy | None = None  # set when a person's answer resolved it (POST .../respond)
@@ -198,10 +229,21 @@ class SessionDetail(msgspec.Struct, kw_only=True):
 
 # ---- answers ----------------------------------------------------------------------------------------
 
+ElicitationAction = Literal["accept", "decline", "cancel"]
+
+
+class ElicitationReply(msgspec.Struct, kw_only=True):
+    """An MCP elicitation's answer: accept with the form's `content` (checked against its fields), or
+    decline, or cancel (no content)."""
+
+    action: ElicitationAction
+    content: dict[str, Any] | None = None
+
+
 class RespondBody(msgspec.Struct, kw_only=True):
-    """`POST /api/orchestra/respond`: exactly one of response, decision, answers, plan (delivery.plan
-    checks it). `suggestions` (with decision "always") picks which permission_suggestions to grant; a
-    multiSelect question's answer may be a list of labels."""
+    """`POST /api/orchestra/respond`: exactly one of response, decision, answers, plan, elicitation
+    (delivery.plan checks it). `suggestions` (with decision "always") picks which permission_suggestions to
+    grant; a multiSelect question's answer may be a list of labels."""
 
     notification_id: str
     response: str | None = None
@@ -211,6 +253,7 @@ class RespondBody(msgspec.Struct, kw_only=True):
     answers: dict[str, str | list[str]] | None = None
     suggestions: list[int] | None = None
     plan: PlanMode | None = None
+    elicitation: ElicitationReply | None = None
 
 
 class Decision(msgspec.Struct, tag_field="type", tag="decision", kw_only=True, frozen=True):
@@ -248,11 +291,20 @@ class Text(msgspec.Struct, tag_field="type", tag="text", kw_only=True, frozen=Tr
     text: str
 
 
-Answer = Decision | PlanChoice | Answers | OptionKey | Text
+class Elicited(msgspec.Struct, tag_field="type", tag="elicitation", kw_only=True, frozen=True):
+    """An MCP elicitation answered: accept with the checked content, decline or cancel."""
+
+    action: ElicitationAction
+    content: dict[str, Any] | None = None
 
 
-def answer_type(answer: Answer) -> Literal["decision", "answers", "option", "text", "plan"]:
+Answer = Decision | PlanChoice | Answers | OptionKey | Text | Elicited
+
+
+def answer_type(answer: Answer) -> Literal["decision", "answers", "option", "text", "plan", "elicitation"]:
     """The record's `response_type` for `answer`."""
+    if isinstance(answer, Elicited):
+        return "elicitation"
     if isinstance(answer, Decision):
         return "decision"
     if isinstance(answer, PlanChoice):
@@ -262,8 +314,10 @@ def answer_type(answer: Answer) -> Literal["decision", "answers", "option", "tex
     return "option" if isinstance(answer, OptionKey) else "text"
 
 
-def answer_response(answer: Answer) -> str | dict[str, str]:
-    """The record's `response` for `answer`: what answered it."""
+def answer_response(answer: Answer) -> str | dict[str, Any]:
+    """The record's `response` for `answer`: what answered it (an accepted elicitation: its content)."""
+    if isinstance(answer, Elicited):
+        return (answer.content or {}) if answer.action == "accept" else answer.action
     if isinstance(answer, Decision):
         return answer.decision if not answer.message else f"deny: {answer.message}"
     if isinstance(answer, PlanChoice):

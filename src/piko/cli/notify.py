@@ -5,8 +5,9 @@ about a second, and prints nothing on stdout (stdout is the hook's answer to Cla
 is written to `$PIKO_HOME/notify.log` (owner-only). When the server cannot be reached the event is spooled
 under `$PIKO_HOME/spool/`, and the server ingests it when it starts: nothing is lost.
 
-One exception to "prints nothing": for a `PermissionRequest` that created a request, the hook stays and
-waits for the person's decision, then prints it as the hook's JSON answer (notify_wait.py).
+One exception to "prints nothing": for a `PermissionRequest` or an `Elicitation` (an MCP server asks the
+person for input) that created a request, the hook stays and waits for the person's decision, then prints
+it as the hook's JSON answer (notify_wait.py).
 
 Start-up time matters (this runs on every event): standard library and piko's light modules only, and
 even of those nothing that imports `re`, `enum` or `typing`; what only some runs need (the spool, the
@@ -30,11 +31,12 @@ STDIN_TIMEOUT = 0.25  # Claude writes the event and closes stdin at once; a stdi
 POST_BUDGET = 0.9  # from start to the server's answer; then spool, so the whole run stays about a second
 MAX_STDIN = 8 * 1024 * 1024
 
-WAIT_EVENT = "PermissionRequest"
+WAIT_EVENTS = ("PermissionRequest", "Elicitation")  # their hook waits for the person's answer
 
 # Events the server only uses to resolve a session's request (by session id): they run around every tool
 # call, so they skip the one costly lookup (asking tmux for the session's name, a few milliseconds).
-NO_TMUX_LOOKUP = frozenset({"PreToolUse", "PostToolUse", "PostToolUseFailure", "UserPromptSubmit", "SessionEnd"})
+NO_TMUX_LOOKUP = frozenset({"PreToolUse", "PostToolUse", "PostToolUseFailure", "UserPromptSubmit", "SessionEnd",
+                            "ElicitationResult"})
 
 LOG_FILE = config.LOG_FILE
 LOG_MAX_BYTES = 1024 * 1024
@@ -44,7 +46,7 @@ USAGE = """usage: piko cc notify [--no-wait] [--debug]
 The Claude Code hook (`piko cc init` installs it). Reads one hook event as JSON on stdin and posts it to
 the Orchestra server ($PIKO_URL); spools it under $PIKO_HOME when the server is down. Always exits 0.
 
-  --no-wait  never wait for a person's decision on a PermissionRequest
+  --no-wait  never wait for a person's decision on a PermissionRequest or an Elicitation
   --debug    log every event, with its tool_input, to $PIKO_HOME/notify.log (also PIKO_DEBUG=1)
 """
 
@@ -138,7 +140,7 @@ class Hook:
         wait_key = answer.get("wait_key") if isinstance(answer, dict) else None
         if self.debug:
             self.log(f"posted: {action} {request_id or ''}".rstrip())
-        if (self.wait and self.event == WAIT_EVENT and action == "created"
+        if (self.wait and self.event in WAIT_EVENTS and action == "created"
                 and isinstance(request_id, str) and request_id and isinstance(wait_key, str) and wait_key):
             self.wait_for_decision(client, request_id, wait_key)
 
@@ -153,7 +155,7 @@ class Hook:
         return kept
 
     def wait_for_decision(self, client: Client, request_id: str, wait_key: str) -> None:
-        """Hold the PermissionRequest hook open until the person decides (printed: the hook's answer to
+        """Hold the PermissionRequest (or Elicitation) hook open until the person decides (printed: the hook's answer to
         Claude Code) or the request is resolved another way (nothing printed)."""
         from piko.cli import notify_wait
 

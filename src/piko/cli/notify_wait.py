@@ -1,6 +1,6 @@
-"""The PermissionRequest hook waiting for the person's decision, for `piko cc notify`.
+"""The PermissionRequest (and Elicitation) hook waiting for the person's decision, for `piko cc notify`.
 
-Loaded only when a PermissionRequest created a request. The hook then holds the agent's dialog open on
+Loaded only when a PermissionRequest or an Elicitation created a request. The hook then holds the agent's dialog open on
 its side: it long-polls `POST /api/orchestra/notifications/{id}/wait` with the request's wait key (given to
 it alone, in the notify answer), reads a heartbeat line about every 2 s, then one JSON line; it reconnects
 while the server restarts, and gives up at a deadline. It watches the agent that started it the whole time,

@@ -11,7 +11,7 @@ from typing import Any, NoReturn
 import click
 
 from piko import claude
-from piko.cli import respond_dialogs as dialogs
+from piko.cli import respond_dialogs as dialogs, respond_elicit
 from piko.client import ApiError, Client, NotOurs, Unreachable, token_file
 
 RESPOND_TIMEOUT = 30.0  # delivering keystrokes includes short pauses; a hook delivery is immediate
@@ -35,10 +35,16 @@ HISTORY_PAGE = 1000
               help="Question: the chosen label, one per question in order (multiSelect: LABEL,LABEL).")
 @click.option("--other", "others", multiple=True, metavar="TEXT",
               help="Question: your own words, exactly, for the next question (after the --answer ones).")
+@click.option("--accept", "elicit", flag_value="accept", help="MCP elicitation: accept, with the --field values.")
+@click.option("--decline", "elicit", flag_value="decline", help="MCP elicitation: decline.")
+@click.option("--cancel", "elicit", flag_value="cancel", help="MCP elicitation: cancel.")
+@click.option("--field", "fields", multiple=True, metavar="NAME=VALUE",
+              help="With --accept: a field of the MCP server's form (repeat for each; see --show).")
 @click.option("--show", is_flag=True, help="Print the request with its detail (diff, plan, MCP call) and exit.")
 def respond(id: str | None, text: tuple[str, ...], list_only: bool, as_json: bool, option: int | None,
             decision: str | None, suggestions: tuple[int, ...], plan: str | None, message: str | None,
-            answers: tuple[str, ...], others: tuple[str, ...], show: bool) -> None:
+            answers: tuple[str, ...], others: tuple[str, ...], elicit: str | None, fields: tuple[str, ...],
+            show: bool) -> None:
     """Answer a waiting agent.
 
     \b
@@ -48,6 +54,7 @@ def respond(id: str | None, text: tuple[str, ...], list_only: bool, as_json: boo
     piko respond ID --allow | --always [--suggestion N]... | --deny [--message TEXT]
     piko respond ID --plan auto|manual|keep [--message TEXT]
     piko respond ID --answer LABEL... [--other TEXT]...   answer the questions in order
+    piko respond ID --accept [--field NAME=VALUE]... | --decline | --cancel   an MCP server's form
     piko respond ID --show          print the request with its diff, plan or MCP call
     piko respond --list [--json]    print the pending requests
 
@@ -63,12 +70,14 @@ def respond(id: str | None, text: tuple[str, ...], list_only: bool, as_json: boo
         raise click.UsageError("--message goes with --deny or --plan keep")
     if suggestions and decision != "always":
         raise click.UsageError("--suggestion goes with --always")
+    if fields and elicit != "accept":
+        raise click.UsageError("--field goes with --accept")
     try:
         if list_only:
             print_list(pending(client), as_json)
             return
         if id is None:
-            if text or option or decision or plan or answers or others or show:
+            if text or option or decision or plan or answers or others or elicit or show:
                 raise click.UsageError("give the ID of the request to answer (see piko respond --list)")
             if not interactive_terminal():
                 print_list(pending(client), False)
@@ -86,11 +95,15 @@ def respond(id: str | None, text: tuple[str, ...], list_only: bool, as_json: boo
                 dialogs.show(record)
                 return
             chosen = dialogs.answers_body(record, answers, others) if answers or others else None
-            given = answer_body(record, text, option, decision, message, chosen, plan, suggestions)
+            if elicit and (text or option or decision or plan or chosen):
+                raise click.UsageError(f"give one answer, not --{elicit} and another")
+            given = respond_elicit.body_of(record, elicit, fields) if elicit else \
+                answer_body(record, text, option, decision, message, chosen, plan, suggestions)
             if given is None:
                 if not interactive_terminal():
                     raise click.UsageError(
-                        "say how to answer: TEXT, --option N, --allow/--always/--deny, --plan or --answer LABEL")
+                        "say how to answer: TEXT, --option N, --allow/--always/--deny, --plan, --answer LABEL"
+                        " or --accept/--decline/--cancel")
                 given = ask_answer(record)
             body = given
         send(client, record, body)
@@ -233,6 +246,8 @@ def first_question(record: dict[str, Any]) -> str:
 
 
 def describe(body: dict[str, Any]) -> str:
+    if "elicitation" in body:
+        return respond_elicit.describe(body["elicitation"])
     if "decision" in body or "plan" in body:
         what = str(body.get("decision") or f"plan {body['plan']}")
         return what + (f" ({body['message']})" if body.get("message") else "")
@@ -326,6 +341,8 @@ def ask_answer(record: dict[str, Any]) -> dict[str, Any]:
     kind = record["kind"]
     click.echo(f"{where(record)} · {kind}: {summary(record)}")
     dialogs.show(record)
+    if kind == "elicitation":
+        return respond_elicit.ask(record)
     if kind == "permission" and (record.get("detail") or {}).get("kind") == "plan":
         return dialogs.ask_plan()
     if kind == "permission":

@@ -58,6 +58,10 @@ def detail_lines(record: dict[str, Any]) -> list[str]:
         lines += _tree(detail.get("arguments") or {}, 1)
     elif kind == "web":
         lines.append(claude.reveal(str(detail.get("url") or detail.get("query") or "")))
+    elif kind == "elicitation":
+        from piko.cli import respond_elicit
+
+        lines += respond_elicit.detail_lines(detail)
     elif kind == "raw" or record.get("kind") == "question":
         lines += _tree(record.get("tool_input") or {}, 1)
     for suggestion in record.get("suggestions") or []:

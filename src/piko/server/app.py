@@ -42,6 +42,8 @@ from piko.server.store import Store
 from piko.server.waitkeys import WaitKeys
 
 log = logging.getLogger("piko.server")
+# The hook events whose hook waits for the person's answer (it gets a wait key in the notify answer).
+WAIT_EVENTS = ("PermissionRequest", "Elicitation")
 
 STATIC = Path(__file__).parent / "static"
 HISTORY_LIMIT = 1000
@@ -99,7 +101,7 @@ async def notify(request: Request) -> Response:
     the = parts(request)
     answer = await the.orchestra.ingest_once(await read_json(request))
     record = answer.get("notification")
-    if answer["action"] == "created" and record and record["hook_event_name"] == "PermissionRequest":
+    if answer["action"] == "created" and record and record["hook_event_name"] in WAIT_EVENTS:
         answer = {**answer, "wait_key": await the.wait_keys.issue(record["id"])}  # for the hook that asked, only
     return JSONResponse(answer)
 
@@ -145,7 +147,7 @@ async def screen(request: Request) -> Response:
 
 
 async def wait(request: Request) -> Response:
-    """A PermissionRequest hook waits here for the person's decision, with the key its notify answer
+    """A PermissionRequest or Elicitation hook waits here for the person's decision, with the key its notify answer
     gave it (see docs/api.md)."""
     the = parts(request)
     orchestra = the.orchestra

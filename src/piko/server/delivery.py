@@ -13,8 +13,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from piko import claude, dialogs, tmux
-from piko.models import Answer, Answers, Decision, OptionKey, PlanChoice, Text
+from piko import claude, dialogs, elicitation, tmux
+from piko.models import Answer, Answers, Decision, Elicited, OptionKey, PlanChoice, Text
 from piko.server.errors import ApiRefusal
 from piko.server.mailbox import Mailbox
 
@@ -26,6 +26,8 @@ HOLD_SECONDS = 5.0  # how long an answer may wait for its dialog or its hook
 HOLD_POLL = 0.1
 DIALOG_SETTLE = 0.3  # Claude Code drops keys that arrive in a freshly drawn dialog's first ~0.15 s
 DIALOG_KINDS = ("permission", "question")  # requests whose answer goes to a dialog (or its hook)
+HOOK_ONLY_KINDS = ("elicitation",)  # requests only their waiting hook can answer (no keys)
+Structured = Decision | PlanChoice | Answers | Elicited  # what a waiting hook can carry
 
 
 def pane_of(record: dict[str, Any]) -> str | None:
@@ -69,9 +71,14 @@ class TmuxPanes:
 
 def plan(record: dict[str, Any], body: dict[str, Any]) -> Answer:
     """Check an answer (a /respond body) against `record` before anything is typed; returns what to deliver."""
-    given = [k for k in ("response", "decision", "answers", "plan") if body.get(k) is not None]
+    given = [k for k in ("response", "decision", "answers", "plan", "elicitation") if body.get(k) is not None]
     if len(given) != 1:
-        raise ApiRefusal(400, "bad_request", "give exactly one of response, decision, answers or plan")
+        raise ApiRefusal(400, "bad_request", "give exactly one of response, decision, answers, plan or elicitation")
+    if "elicitation" in given:
+        return elicited(record, body["elicitation"])
+    if record["kind"] in HOOK_ONLY_KINDS:
+        raise ApiRefusal(400, "bad_request", "an MCP elicitation takes elicitation: {\"action\": \"accept\", "
+                         "\"content\": {...}}, or action decline or cancel")
     if body.get("suggestions") is not None and body.get("decision") != "always":
         raise ApiRefusal(400, "bad_request", "suggestions go with the decision always")
     if "plan" in given:
@@ -112,6 +119,29 @@ def plan(record: dict[str, Any], body: dict[str, Any]) -> Answer:
     return Text(text=response)
 
 
+def elicited(record: dict[str, Any], reply: Any) -> Elicited:
+    """An MCP elicitation's answer: accept with content checked against the form, decline or cancel."""
+    if record["kind"] != "elicitation":
+        raise ApiRefusal(400, "bad_request", f"a {record['kind']} request takes no elicitation answer")
+    if not isinstance(reply, dict) or reply.get("action") not in elicitation.ACTIONS:
+        raise ApiRefusal(400, "bad_request", "elicitation is {\"action\": accept, decline or cancel, "
+                         "\"content\": {...} with accept}")
+    unknown = set(reply) - {"action", "content"}
+    if unknown:
+        raise ApiRefusal(400, "bad_request", f"elicitation has action and content, not {sorted(unknown)[0]}")
+    action, content = reply["action"], reply.get("content")
+    if action != "accept":
+        if content is not None:
+            raise ApiRefusal(400, "bad_request", f"content goes with accept only, not {action}")
+        return Elicited(action=action)
+    detail = record.get("detail") or {}
+    try:
+        checked = elicitation.check_content(detail.get("fields") or [], {} if content is None else content)
+    except ValueError as e:
+        raise ApiRefusal(400, "bad_request", str(e)) from None
+    return Elicited(action="accept", content=checked)
+
+
 def chosen_suggestions(record: dict[str, Any], chosen: Any) -> tuple[int, ...] | None:
     """The indexes of the permission_suggestions an "always" grants (None: all of them)."""
     if chosen is None:
@@ -141,10 +171,10 @@ def plan_choice(record: dict[str, Any], body: dict[str, Any]) -> PlanChoice:
     return PlanChoice(plan=mode, message=message or None)
 
 
-def structured(record: dict[str, Any], plan: Answer) -> Decision | PlanChoice | Answers | None:
-    """`plan` as a structured answer a PermissionRequest hook can carry; None for text, or an option
-    that names no decision or lone question's label."""
-    if isinstance(plan, (Decision, PlanChoice, Answers)):
+def structured(record: dict[str, Any], plan: Answer) -> Structured | None:
+    """`plan` as a structured answer a waiting hook can carry; None for text, or an option that names no
+    decision or lone question's label."""
+    if isinstance(plan, (Decision, PlanChoice, Answers, Elicited)):
         return plan
     if isinstance(plan, OptionKey):
         return claude.option_answer(record, plan.key)
@@ -171,7 +201,7 @@ class Courier:
         """The options of the Claude Code dialog the pane shows now; [] when none. Raises tmux errors."""
         return claude.screen_options(await self.panes.capture(socket, target, join=True))
 
-    def _hook_plan(self, record: dict[str, Any], plan: Answer) -> Decision | PlanChoice | Answers | None:
+    def _hook_plan(self, record: dict[str, Any], plan: Answer) -> Structured | None:
         """What a hook waiting for `record` would be given for `plan`; None when no hook can carry it."""
         if not self.mailbox.waiting(record["id"]):
             return None
@@ -182,10 +212,16 @@ class Courier:
         or the pane shows a dialog. Only requests that ask in a dialog are held; an idle prompt takes
         its answer at once. Raises ApiRefusal(409) when the request stops being pending meanwhile; after
         the hold, deliver() says why what is still missing stops the answer."""
-        if record["kind"] not in DIALOG_KINDS:
+        if record["kind"] not in DIALOG_KINDS + HOOK_ONLY_KINDS:
             return
         loop = asyncio.get_running_loop()
         deadline = loop.time() + HOLD_SECONDS
+        if record["kind"] in HOOK_ONLY_KINDS:  # no dialog to read: only its hook can take the answer
+            while self._hook_plan(record, plan) is None and loop.time() < deadline:
+                self.check_pending(record)
+                await asyncio.sleep(HOLD_POLL)
+            self.check_pending(record)
+            return
         target, waited = pane_of(record), False
         # A hook that was waiting when the server was killed comes back within a second or two: its
         # structured decision is better than keys, so the dialog alone does not end the hold then.
@@ -215,6 +251,11 @@ class Courier:
         hooked = self._hook_plan(record, plan)
         if hooked is not None and await self._hand_to_hook(record, hooked):
             return "hook"
+        if isinstance(plan, Elicited) or record["kind"] in HOOK_ONLY_KINDS:
+            raise ApiRefusal(409, "needs_hook",
+                             "no hook waits for this MCP elicitation (it gave up, or `piko cc init` has not "
+                             f"installed the Elicitation hook; waited {HOLD_SECONDS:g} s): answer it in the "
+                             "terminal; nothing was sent")
         if record.get("typing_since"):
             raise ApiRefusal(409, "typing_interrupted",
                            f"the server stopped while an answer was being typed into the pane (at "
@@ -253,9 +294,13 @@ class Courier:
             raise ApiRefusal(502, "tmux_failed", f"tmux failed: {e}; the request stays pending") from None
         return "keys"
 
-    async def _hand_to_hook(self, record: dict[str, Any], plan: Decision | PlanChoice | Answers) -> bool:
+    async def _hand_to_hook(self, record: dict[str, Any], plan: Structured) -> bool:
         """Give the decision to the waiting hook; False when no hook took it (then keys are used)."""
-        return await self.mailbox.hand(record["id"], claude.hook_decision(record, plan))
+        if isinstance(plan, Elicited):
+            output = elicitation.hook_output(plan.action, plan.content)
+        else:
+            output = claude.hook_decision(record, plan)
+        return await self.mailbox.hand(record["id"], output)
 
     @staticmethod
     def _target(record: dict[str, Any]) -> str:
@@ -265,7 +310,7 @@ class Courier:
                                            " there is no pane to type into")
         return target
 
-    async def _press_choice(self, socket: str | None, target: str, plan: Decision | PlanChoice | Answers, held: str,
+    async def _press_choice(self, socket: str | None, target: str, plan: Structured, held: str,
                             mark_typing: Callable[[], Awaitable[None]]) -> None:
         """A decision or answer by keystrokes: find its key among the options on the live screen."""
         options = await self.dialog_options(socket, target)
@@ -276,7 +321,7 @@ class Courier:
             key = claude.key_for_decision(plan.decision, options)
         elif isinstance(plan, PlanChoice):
             key = dialogs.key_for_plan(plan.plan, options)
-        else:
+        elif isinstance(plan, Answers):
             answers = plan.answers
             if len(answers) != 1:
                 raise ApiRefusal(409, "needs_hook", "several questions at once can only be answered through the hook")

@@ -20,7 +20,7 @@ LINE_CHARS = 200
 WORKING_EVENTS = frozenset({"UserPromptSubmit", "PreToolUse", "PostToolUse", "PostToolUseFailure"})
 IDLE_EVENTS = frozenset({"SessionStart", "Stop"})
 GONE_VIAS = frozenset({"pane_gone", "pane_dead", "claude_gone"})
-DIALOG_KINDS = ("permission", "question")
+DIALOG_KINDS = ("permission", "question", "elicitation")  # a session waits on these
 
 
 def new_session(session_id: str, stamp: str) -> dict[str, Any]:

@@ -13,10 +13,12 @@ from typing import Any, Literal
 
 import msgspec
 
-from piko import claude, dialogs
+from piko import claude, dialogs, elicitation
 from piko.models import Kind, Option, Record
 
 DIALOG_KINDS = ("permission", "question")
+# Requests a dialog of Claude Code's holds (its hook may wait): a notice does not replace them.
+HELD_KINDS = (*DIALOG_KINDS, "elicitation")
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,8 @@ def new_record(kind: Kind, fields: dict[str, Any], extra: dict[str, Any], *, id:
     out: dict[str, Any] = msgspec.to_builtins(record)
     out["summary"] = claude.summary_of(out)
     out["suggestions"] = dialogs.suggestions_of(fields["permission_suggestions"])
+    if kind == "elicitation":
+        out["detail"] = elicitation.detail_of(out)
     return out
 
 
@@ -80,8 +84,15 @@ def apply_event(fields: dict[str, Any], extra: dict[str, Any], current: dict[str
         # Claude Code's late "needs your permission" (or "needs your approval for the plan") for the
         # dialog that was just answered from Piko: that dialog is gone, nothing is asked any more.
         return Ignore()
-    if kind == "notice" and current is not None and current["kind"] in DIALOG_KINDS:
-        return Ignore()  # the dialog is still on screen (its hook may wait): the notice stays in the timeline
+    if kind == "notice" and current is not None and current["kind"] in HELD_KINDS:
+        # The dialog is still on screen (its hook may wait): the notice stays in the timeline. An MCP
+        # elicitation's own Notification (elicitation_dialog) comes when its hook gave up.
+        return Ignore()
+    if event == "ElicitationResult":
+        # The person answered the MCP server's form in the terminal: it answers only an elicitation.
+        if current is not None and current["kind"] == "elicitation":
+            return Resolve(current, f"event:{event}")
+        return Ignore()
     if kind is not None:
         return Create(new_record(kind, fields, extra, id=new_id, stamp=stamp), current)
     if event == "Stop" and fields["session_id"]:
@@ -110,6 +121,11 @@ def moves_on(current: dict[str, Any], fields: dict[str, Any]) -> bool:
     not the prompt of another tool called in parallel."""
     if fields["hook_event_name"] not in ("PostToolUse", "PostToolUseFailure"):
         return True
+    if current["kind"] == "elicitation":
+        # The MCP tool call that asked has ended (a tool of that server, when the event names one).
+        server = elicitation.tool_prefix((current.get("detail") or {}).get("server") or "")
+        return not (fields["tool_name"] and server and fields["tool_name"].startswith("mcp__")
+                    and not fields["tool_name"].startswith(server))
     if current["kind"] not in DIALOG_KINDS:
         return True
     if current.get("tool_name") and fields["tool_name"] != current["tool_name"]:
@@ -122,7 +138,7 @@ def moves_on(current: dict[str, Any], fields: dict[str, Any]) -> bool:
 
 
 def closing(record: dict[str, Any], status: Literal["resolved", "dismissed"], via: str, stamp: str,
-            response: str | dict[str, str] | None = None, response_type: str | None = None) -> dict[str, Any]:
+            response: str | dict[str, Any] | None = None, response_type: str | None = None) -> dict[str, Any]:
     """The changes that close `record`: resolved (or dismissed) by `via` at `stamp`, with its answer."""
     changes: dict[str, Any] = dict(status=status, resolved_via=via, resolved_at=stamp, updated_at=stamp,
                                    hook_waiting=False)

@@ -111,7 +111,7 @@ class Orchestra:
         return record
 
     async def _close(self, record: dict[str, Any], status: Literal["resolved", "dismissed"], via: str,
-               response: str | dict[str, str] | None = None,
+               response: str | dict[str, Any] | None = None,
                response_type: str | None = None, *, inserts: tuple[dict[str, Any], ...] = (),
                answered_by: dict[str, Any] | None = None) -> dict[str, Any]:
         """Mark `record` resolved/dismissed: written (with `inserts`, in the same transaction), then in
