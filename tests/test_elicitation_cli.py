@@ -103,3 +103,25 @@ def test_dismissed_claude_codes_own_form_comes_back_and_answers_it(rig: Rig, tmp
     assert rig.server.pending() == [] or all(r["kind"] != "elicitation" for r in rig.server.pending())
     agent.send_key("Escape")  # cancel it in the terminal
     assert received(record_to) == [{"action": "cancel"}]
+
+
+@pytest.mark.browser
+def test_filled_in_from_chromium_the_mcp_server_gets_the_form(rig: Rig, tmp_path: Path, open_page: Any) -> None:
+    from playwright.sync_api import expect
+
+    agent, record_to, request = ask(rig, tmp_path, "Your details, please")
+    page = open_page(rig.server)
+    page.locator(f'#requests .request-card[data-id="{request["id"]}"]').click()
+    modal = page.locator("#modal")
+    expect(modal).to_have_attribute("data-kind", "elicitation")
+    expect(modal.locator(".elicit-message")).to_have_text("Your details, please")
+    modal.locator("#elicit-name").fill("Bo")
+    modal.locator("#elicit-color").select_option("red")
+    modal.locator("#elicit-count").fill("10")
+    modal.locator('button.option[data-action="accept"]').click()
+    expect(modal).to_be_hidden()
+    content = {"name": "Bo", "urgent": False, "color": "red", "count": 10}
+    assert received(record_to) == [{"action": "accept", "content": content}]
+    expected = "elicited: " + json.dumps({"action": "accept", "content": content}, sort_keys=True)
+    rig.api.wait_for(lambda api: json.dumps(expected)[1:-1] in results_text(rig), timeout=15)
+    assert FORM_TITLE not in agent.capture()

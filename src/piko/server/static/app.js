@@ -6,7 +6,7 @@
  *   header.js, inbox.js                     the page and its cards
  *   toasts.js, notifications.js             a new request: toast, desktop notification when hidden
  *   push.js         service worker (sw.js: offline shell, Web Push), presence, the "Phone alerts" panel
- *   modal.js        the response modal; per kind: permission.js, question.js, idle.js, notice.js
+ *   modal.js        the response modal; per kind: permission.js, question.js, idle.js, notice.js, elicit.js
  *                   (choices.js, tooldetails.js), its terminal: preview.js
  *   keyboard.js     shortcuts and help
  *   fleet.js        the fleet view: every agent (fleetstate.js, fleetcard.js, fleettime.js); one agent's

@@ -6,7 +6,7 @@
 
 import { isObject, oneLine, revealText } from './marks.js';
 
-const KIND_LABELS = { permission: 'Permission', question: 'Question', idle: 'Idle', notice: 'Notice' };
+const KIND_LABELS = { permission: 'Permission', question: 'Question', idle: 'Idle', notice: 'Notice', elicitation: 'MCP input' };
 
 export function kindOf(n) {
   return KIND_LABELS[n.kind] ? n.kind : 'notice';
@@ -46,6 +46,7 @@ export function questionsOf(n) {
 /** The tool name shown beside the summary ('' when there is none worth showing). */
 export function toolLabel(n) {
   if (kindOf(n) === 'question') return questionsOf(n).length > 1 ? `${questionsOf(n).length} questions` : '';
+  if (kindOf(n) === 'elicitation' && isObject(n.detail) && n.detail.server) return `MCP ${n.detail.server}`;
   return n.tool_name ? String(n.tool_name) : '';
 }
 

@@ -1,7 +1,7 @@
 /* The response modal: one request, what it asks, its answer controls, a reply box, its terminal.
  *
  * What differs by kind (title, details, answer controls, whether a typed reply applies) lives in
- * permission.js, question.js, idle.js and notice.js. Here: opening and closing, the header, sending an
+ * permission.js, question.js, idle.js, notice.js and elicit.js. Here: opening and closing, the header, sending an
  * answer or dismissing (locked while on its way), errors, and a request that leaves the inbox while it
  * is open ("Answered elsewhere": locked, not vanished).
  *
@@ -13,6 +13,7 @@
  *   signature,               // what the details were drawn from (no redraw unless it changes)
  *   selections: Map,         // question index -> Set of labels (question.js also keeps others, reviewing)
  *   grants: null | Set,      // the "don't ask again" suggestions ticked (suggestions.js)
+ *   elicit: Map,             // an MCP form's values as typed (elicit.js)
  *   preview,                 // preview.js's polling state
  * }
  */
@@ -20,6 +21,7 @@
 import { api, API, describeFailure, requestPath } from './api.js';
 import { focusedOption, numberOptionButtons, optionButtons, refocusOption } from './choices.js';
 import { $, el, finePointer } from './dom.js';
+import { elicitation } from './elicit.js';
 import { idle } from './idle.js';
 import { kindLabel, kindOf, projectHue, projectLabel, resolutionOf } from './labels.js';
 import { isObject, oneLine } from './marks.js';
@@ -30,7 +32,7 @@ import { question, reviewOrSend, updateSubmitState } from './question.js';
 import { forget, isPending, oldestPending, scheduleRender, state } from './state.js';
 import { ageText, timeOf } from './time.js';
 
-const KINDS = { permission, question, idle, notice };
+const KINDS = { permission, question, idle, notice, elicitation };
 
 function kindModule(n) {
   return KINDS[kindOf(n)];
@@ -53,7 +55,7 @@ export function openModal(id) {
   if (state.modal) teardownModal();
   const modal = {
     id, record, gone: null, busy: false, goneWhileBusy: null, signature: null, selections: new Map(),
-    grants: null, preview: freshPreview(),
+    grants: null, elicit: new Map(), preview: freshPreview(),
   };
   state.modal = modal;
   $('response-text').value = state.drafts.get(id) || '';
@@ -133,6 +135,7 @@ function renderModal() {
   route.hidden = typed || n.kind === 'notice'; // a notice is answered by nobody
   route.dataset.route = n.hook_waiting ? 'hook' : 'keys';
   route.textContent = n.hook_waiting ? 'answer goes straight to Claude' : 'answer is typed into the terminal';
+  if (n.kind === 'elicitation' && !n.hook_waiting) route.textContent = 'no hook waits: answer it in the terminal';
   route.title = n.hook_waiting
     ? 'Claude Code\'s hook is waiting: your choice reaches it as a decision, no keystroke typed'
     : 'No hook is waiting: your choice is pressed as a key on the dialog in the terminal';

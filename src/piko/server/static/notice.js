@@ -1,5 +1,5 @@
-/* A notice: something Claude Code told the person that needs nobody's answer (an MCP elicitation or auth
- * message, any other notification): shown as such, with Dismiss, blocking nothing. A request of a kind
+/* A notice: something Claude Code told the person that needs nobody's answer (a notification of a type
+ * Piko does not know as a dialog): shown as such, with Dismiss, blocking nothing. A request of a kind
  * this page does not know is also shown here, but keeps the reply box (its words go to its terminal). */
 
 import { el } from './dom.js';
