@@ -236,7 +236,10 @@ class Push:
         id = record["id"]
         if kind == "created" and record.get("status") == "pending":
             self.pending[id] = record
-            self.tasks[id] = asyncio.get_running_loop().create_task(self._announce(id))
+            # Who is looking now, when the request appears: a push without delay follows that, not what
+            # presence is by the time the subscriptions are read (off the loop).
+            looking = self.someone_looking()
+            self.tasks[id] = asyncio.get_running_loop().create_task(self._announce(id, looking))
         elif kind == "updated" and id in self.pending:
             self.pending[id] = record
         elif kind in ("resolved", "dismissed"):
@@ -251,7 +254,7 @@ class Push:
     def someone_looking(self) -> bool:
         return any(getattr(c, "visible", False) for c in self.hub.clients)
 
-    async def _announce(self, id: str) -> None:
+    async def _announce(self, id: str, looking_at_start: bool) -> None:
         try:
             started = asyncio.get_running_loop().time()
             for sub in await self.live():
@@ -261,7 +264,7 @@ class Push:
                 record = self.pending.get(id)
                 if record is None:
                     return
-                if self.someone_looking():
+                if self.someone_looking() or (looking_at_start and sub.delay_seconds == 0):
                     continue
                 self.pushed.setdefault(id, set()).add(sub.endpoint)
                 self._spawn(self._send(sub, payload(record, sub.show_content)))
