@@ -6,9 +6,11 @@ import os
 from typing import Any
 
 from piko import claude
+from piko.models import Record
 from piko.server import fleet_rules, lifecycle
 from piko.server.gitbranch import Branches
 from tests.conftest import hook_payload
+from tests.support.records import record
 
 T0, T1, T2 = "2026-01-01T00:00:00.000Z", "2026-01-01T00:00:01.000Z", "2026-01-01T00:00:02.000Z"
 
@@ -18,14 +20,14 @@ def event(name: str, **over: Any) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def step(session: dict[str, Any] | None, name: str, stamp: str = T1,
-         request: dict[str, Any] | None = None, **over: Any) -> dict[str, Any]:
+         request: Record | None = None, **over: Any) -> dict[str, Any]:
     fields, extra = event(name, **over)
     base = session or fleet_rules.new_session(fields["session_id"], T0)
     return fleet_rules.apply_event(base, fields, extra, request, stamp, None)
 
 
-def request(kind: str, id: str = "r1", **over: Any) -> dict[str, Any]:
-    return {"id": id, "kind": kind, "status": "pending", "session_id": "s", **over}
+def request(kind: str, id: str = "r1", **over: Any) -> Record:
+    return record(**{"id": id, "kind": kind, "status": "pending", "session_id": "s", **over})
 
 
 def test_session_start_is_idle_and_keeps_the_pane_and_names():
@@ -57,8 +59,7 @@ def test_a_pending_permission_makes_it_waiting_with_its_request_until_answered()
     # A parallel tool finishing does not end the wait: the request is still pending.
     s2 = step(s, "PostToolUse-Write", T2, request=request("permission"))
     assert s2["state"] == "waiting"
-    answered = fleet_rules.request_changed(s, {**request("permission"), "status": "resolved",
-                                                  "resolved_via": "hook"}, T2)
+    answered = fleet_rules.request_changed(s, request("permission", status="resolved", resolved_via="hook"), T2)
     assert answered is not None and answered["state"] == "working" and answered["request_id"] is None
 
 
@@ -71,12 +72,12 @@ def test_session_end_and_a_gone_pane_end_it():
     s = step(step(None, "UserPromptSubmit"), "SessionEnd", T2)
     assert (s["state"], s["ended_via"], s["since"]) == ("ended", "event:SessionEnd", T2)
     waiting = step(None, "PermissionRequest-Bash", request=request("permission"))
-    gone = fleet_rules.request_changed(waiting, {**request("permission"), "status": "resolved",
-                                                 "resolved_via": "pane_gone"}, T2)
+    gone = fleet_rules.request_changed(waiting, request("permission", status="resolved", resolved_via="pane_gone"),
+                                       T2)
     assert gone is not None and (gone["state"], gone["ended_via"], gone["request_id"]) == ("ended", "pane_gone", None)
     # Another session's request does not touch it.
-    assert fleet_rules.request_changed(step(None, "UserPromptSubmit"), {**request("permission", "r9"),
-                                       "status": "resolved", "resolved_via": "hook"}, T2) is None
+    assert fleet_rules.request_changed(step(None, "UserPromptSubmit"), request(
+        "permission", "r9", status="resolved", resolved_via="hook"), T2) is None
 
 
 def test_only_a_session_start_revives_an_ended_session():
@@ -100,12 +101,12 @@ def test_timeline_entries_say_what_happened_and_who_answered():
     fields, extra = event("PreToolUse-Bash")
     entry = fleet_rules.timeline_event(fields, extra, T1)
     assert (entry["kind"], entry["event"], entry["summary"]) == ("event", "PreToolUse", "touch /tmp/build-marker")
-    made = fleet_rules.timeline_request({**request("permission"), "summary": "rm -rf x",
-                                         "hook_event_name": "PermissionRequest"}, T1, None)
+    made = fleet_rules.timeline_request(request("permission", summary="rm -rf x",
+                                                hook_event_name="PermissionRequest"), T1, None)
     assert made == {"at": T1, "kind": "request", "event": "PermissionRequest", "request_id": "r1",
                     "summary": "rm -rf x", "via": None, "by": None}
-    answer = fleet_rules.timeline_request({**request("permission"), "status": "resolved", "resolved_via": "hook",
-                                           "response": "allow"}, T2, "browser:abc")
+    answer = fleet_rules.timeline_request(request("permission", status="resolved", resolved_via="hook",
+                                                  response="allow"), T2, "browser:abc")
     assert (answer["kind"], answer["summary"], answer["via"]) == ("answer", "allow", "hook")
     assert answer["by"] == "browser:abc"
 

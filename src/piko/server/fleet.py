@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from piko import tmux
-from piko.models import ChangeKind
+from piko.models import ChangeKind, Record
 from piko.server import fleet_rules
 from piko.server.gitbranch import Branches
 from piko.server.hub import Hub
@@ -119,8 +119,7 @@ class Fleet:
 
     # ---- changes -----------------------------------------------------------------------------------
 
-    def event(self, fields: dict[str, Any], extra: dict[str, Any], request: dict[str, Any] | None,
-              stamp: str) -> None:
+    def event(self, fields: dict[str, Any], extra: dict[str, Any], request: Record | None, stamp: str) -> None:
         """One hook event of a session, with its pending request once the event is applied."""
         sid = fields.get("session_id")
         if not sid:
@@ -151,9 +150,9 @@ class Fleet:
             if changed is not None:
                 self._set(changed)
 
-    def request(self, kind: ChangeKind, record: dict[str, Any], stamp: str) -> None:
+    def request(self, kind: ChangeKind, record: Record, stamp: str) -> None:
         """A request of a session was created, changed or closed."""
-        sid = record.get("session_id")
+        sid = record.session_id
         if not sid or kind == "updated":
             return
         entry = fleet_rules.timeline_request(record, stamp, answered_by.get() if kind != "created" else None)

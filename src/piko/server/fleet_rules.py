@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from piko import claude
+from piko.models import Record
 from piko.server import lifecycle
 
 QUIET_SECONDS = 120.0  # working with no event for this long: shown as quiet
@@ -49,7 +50,7 @@ def first_lines(text: Any) -> str | None:
 
 
 def apply_event(session: dict[str, Any], fields: dict[str, Any], extra: dict[str, Any],
-                request: dict[str, Any] | None, stamp: str, git_branch: str | None) -> dict[str, Any]:
+                request: Record | None, stamp: str, git_branch: str | None) -> dict[str, Any]:
     """The session after one hook event (`fields`, `extra`: claude.normalize_event), given its pending
     request once the event was applied to the requests (None when it has none). An ended session stays
     ended, but for a SessionStart (resumed): a late or replayed event does not bring it back."""
@@ -62,17 +63,16 @@ def apply_event(session: dict[str, Any], fields: dict[str, Any], extra: dict[str
             out[name] = fields[name]
     if git_branch is not None:
         out["git_branch"] = git_branch
-    waiting_on = request if request is not None and request.get("kind") in DIALOG_KINDS else None
-    out["request_id"] = waiting_on["id"] if waiting_on else None
+    waiting_on = request if request is not None and request.kind in DIALOG_KINDS else None
+    out["request_id"] = waiting_on.id if waiting_on else None
     if event == "UserPromptSubmit" and isinstance(extra.get("prompt"), str):
-        out["last_prompt"] = claude.summary_of({"message": extra["prompt"]}) or None
+        out["last_prompt"] = claude.summary(message=extra["prompt"]) or None
     if event == "Stop":
         out["last_answer"] = first_lines(extra.get("last_assistant_message"))
     if event in ("PreToolUse", "PermissionRequest") and fields.get("tool_name"):
         out["tool_name"] = fields.get("tool_name")
-        out["tool_summary"] = claude.summary_of(
-            {"tool_name": fields.get("tool_name"), "tool_input": fields.get("tool_input"),
-             "cwd": fields.get("cwd")}) or None
+        out["tool_summary"] = claude.summary(tool_name=fields.get("tool_name"), tool_input=fields.get("tool_input"),
+                                             cwd=fields.get("cwd")) or None
     elif event in WORKING_EVENTS or event in IDLE_EVENTS or event == "SessionEnd":
         out["tool_name"] = out["tool_summary"] = None
     if event == "SessionEnd":
@@ -82,25 +82,25 @@ def apply_event(session: dict[str, Any], fields: dict[str, Any], extra: dict[str
         return _enter(out, "waiting", stamp)
     if event in WORKING_EVENTS:
         return _enter(out, "working", stamp)
-    if event in IDLE_EVENTS or (request is not None and request.get("kind") == "idle"):
+    if event in IDLE_EVENTS or (request is not None and request.kind == "idle"):
         return _enter(out, "idle", stamp)
     if session["state"] == "waiting":
         return _enter(out, "working", stamp)
     return out
 
 
-def request_changed(session: dict[str, Any], request: dict[str, Any], stamp: str) -> dict[str, Any] | None:
+def request_changed(session: dict[str, Any], request: Record, stamp: str) -> dict[str, Any] | None:
     """The session after its request `request` was created, changed or closed outside of one of its hook
     events (answered, dismissed, or its pane found gone); None when the session does not change."""
-    if request.get("status") == "pending":
-        if request.get("kind") in DIALOG_KINDS and session["state"] != "ended" and (
-                session["request_id"] != request["id"] or session["state"] != "waiting"):
-            return {**_enter(session, "waiting", stamp), "request_id": request["id"], "updated_at": stamp}
+    if request.status == "pending":
+        if request.kind in DIALOG_KINDS and session["state"] != "ended" and (
+                session["request_id"] != request.id or session["state"] != "waiting"):
+            return {**_enter(session, "waiting", stamp), "request_id": request.id, "updated_at": stamp}
         return None
-    via = request.get("resolved_via") or ""
+    via = request.resolved_via or ""
     if via in GONE_VIAS and session["state"] != "ended":
         return end(session, via, stamp)
-    if session["request_id"] != request["id"]:
+    if session["request_id"] != request.id:
         return None
     # Answered or dismissed: the tool runs (or Claude goes on); the session's next event says more.
     return {**_enter(session, "working", stamp), "request_id": None, "updated_at": stamp, "quiet": False}
@@ -136,33 +136,33 @@ def timeline_event(fields: dict[str, Any], extra: dict[str, Any], stamp: str) ->
     event = fields["hook_event_name"]
     summary: str | None = None
     if event == "UserPromptSubmit":
-        summary = claude.summary_of({"message": extra.get("prompt")}) if isinstance(extra.get("prompt"), str) else None
+        summary = claude.summary(message=extra.get("prompt")) if isinstance(extra.get("prompt"), str) else None
     elif event == "Stop":
         summary = first_lines(extra.get("last_assistant_message"))
     elif fields.get("tool_name"):
-        summary = claude.summary_of({"tool_name": fields["tool_name"], "tool_input": fields.get("tool_input"),
-                                     "cwd": fields.get("cwd")}) or fields["tool_name"]
+        summary = claude.summary(tool_name=fields["tool_name"], tool_input=fields.get("tool_input"),
+                                 cwd=fields.get("cwd")) or fields["tool_name"]
     elif fields.get("message"):
-        summary = claude.summary_of({"message": fields["message"]})
+        summary = claude.summary(message=fields["message"])
     elif event == "SessionEnd" and isinstance(extra.get("reason"), str):
         summary = extra["reason"]
     return {"at": stamp, "kind": "event", "event": event, "request_id": None, "summary": summary or None,
             "via": None, "by": None}
 
 
-def timeline_request(request: dict[str, Any], stamp: str, by: str | None) -> dict[str, Any] | None:
+def timeline_request(request: Record, stamp: str, by: str | None) -> dict[str, Any] | None:
     """The timeline entry of a request created or closed; None for other changes."""
-    if request.get("status") == "pending":
-        return {"at": stamp, "kind": "request", "event": request.get("hook_event_name"),
-                "request_id": request["id"], "summary": request.get("summary") or None, "via": None, "by": None}
-    response = request.get("response")
+    if request.status == "pending":
+        return {"at": stamp, "kind": "request", "event": request.hook_event_name,
+                "request_id": request.id, "summary": request.summary or None, "via": None, "by": None}
+    response = request.response
     answer = response if isinstance(response, str) else (
         "; ".join(f"{k}: {v}" for k, v in response.items()) if isinstance(response, dict) else None)
-    return {"at": stamp, "kind": "answer", "event": None, "request_id": request["id"],
-            "summary": answer or request.get("resolution"), "via": request.get("resolved_via"), "by": by}
+    return {"at": stamp, "kind": "answer", "event": None, "request_id": request.id,
+            "summary": answer or request.resolution, "via": request.resolved_via, "by": by}
 
 
-def pending_after(change: lifecycle.Change, current: dict[str, Any] | None) -> dict[str, Any] | None:
+def pending_after(change: lifecycle.Change, current: Record | None) -> Record | None:
     """The session's pending request once a lifecycle change (server/lifecycle.py) is made."""
     if isinstance(change, (lifecycle.Create, lifecycle.Enrich)):
         return change.record
