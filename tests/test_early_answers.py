@@ -93,8 +93,7 @@ def test_an_early_answer_to_a_question_reaches_its_hook_as_the_options_label(ser
         r = server.respond(notification_id=record["id"], response="2", response_type="option")
     out = finished(hook)
     assert r.status_code == 200 and r.json()["delivered_via"] == "hook", r.text
-    assert record.tool_input is not None
-    question = record.tool_input["questions"][0]
+    question = record["tool_input"]["questions"][0]
     answers = json.loads(out)["hookSpecificOutput"]["decision"]["updatedInput"]["answers"]
     assert answers == {question["question"]: question["options"][1]["label"]}
 
