@@ -152,7 +152,7 @@ class Record(msgspec.Struct, kw_only=True, frozen=True):
 SessionState = Literal["working", "waiting", "idle", "ended"]
 
 
-class FleetSession(msgspec.Struct, kw_only=True):
+class FleetSession(msgspec.Struct, kw_only=True, frozen=True):
     """One Claude Code session the server heard from (server/fleet_rules.py keeps it up to date)."""
 
     session_id: str
@@ -175,7 +175,7 @@ class FleetSession(msgspec.Struct, kw_only=True):
     ended_via: str | None = None  # event:SessionEnd, pane_gone, pane_dead or claude_gone
 
 
-class TimelineEntry(msgspec.Struct, kw_only=True):
+class TimelineEntry(msgspec.Struct, kw_only=True, frozen=True):
     """One step of a session's audit trail: a hook event, a request made, or how it was answered."""
 
     at: str

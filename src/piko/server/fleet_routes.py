@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import msgspec
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
+from piko.models import SessionDetail, SessionList
 from piko.server.errors import ApiRefusal
 from piko.server.fleet import Fleet
 from piko.server.guard import browser_session
@@ -16,6 +18,10 @@ NO_CACHE = {"cache-control": "no-store"}
 def _fleet(request: Request) -> Fleet:
     fleet: Fleet = request.app.state.orchestra.fleet
     return fleet
+
+
+def _json(answer: SessionList | SessionDetail) -> Response:
+    return Response(msgspec.json.encode(answer), media_type="application/json", headers=NO_CACHE)
 
 
 def client_of(request: Request) -> str:
@@ -32,7 +38,7 @@ async def list_sessions(request: Request) -> Response:
     if include is not None and include != "ended":
         raise ApiRefusal(400, "bad_request", "include may only be ended")
     sessions = _fleet(request).listing(state, include == "ended")
-    return JSONResponse({"sessions": sessions}, headers=NO_CACHE)
+    return _json(SessionList(sessions=sessions))
 
 
 async def one_session(request: Request) -> Response:
@@ -41,4 +47,4 @@ async def one_session(request: Request) -> Response:
     session = fleet.get(session_id)
     if session is None:
         raise ApiRefusal(404, "not_found", f"no session with id {session_id!r}")
-    return JSONResponse({"session": session, "timeline": fleet.timeline(session_id)}, headers=NO_CACHE)
+    return _json(SessionDetail(session=session, timeline=fleet.timeline(session_id)))

@@ -12,7 +12,6 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
 
 import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -77,8 +76,8 @@ class Hub:
     def __len__(self) -> int:
         return len(self.clients)
 
-    def broadcast(self, message: msgspec.Struct | dict[str, Any]) -> None:
-        """Encode `message` (a models.ServerMessage, or its plain builtins) once, and queue it for everyone."""
+    def broadcast(self, message: msgspec.Struct) -> None:
+        """Encode `message` (a models.ServerMessage) once, and queue it for everyone."""
         self.broadcast_text(_encoder.encode(message).decode())
 
     def broadcast_text(self, text: str) -> None:

@@ -11,7 +11,6 @@ before it resolves its request.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import secrets
 from collections.abc import Callable, Coroutine
@@ -87,7 +86,7 @@ class Orchestra:
     def snapshot_text(self) -> str:
         if self._snapshot is None:
             self._snapshot = _encoder.encode(list(self.pending.values())).decode()
-        sessions = json.dumps(self.fleet.current(), ensure_ascii=False)
+        sessions = _encoder.encode(self.fleet.current()).decode()
         return f'{{"type": "snapshot", "notifications": {self._snapshot}, "sessions": {sessions}}}'
 
     def get(self, id: str) -> Record:

@@ -84,7 +84,7 @@ class Watcher:
             self._agents.pop(gone, None)
         self.panes.keep_only({_key(r) for r in records})
         fleet = self.orchestra.fleet  # sessions end the same way: one list-panes per tmux server for both
-        sockets = {r.tmux_socket for r in records} | {s.get("tmux_socket") for s in fleet.watched()}
+        sockets = {r.tmux_socket for r in records} | {s.tmux_socket for s in fleet.watched()}
         states = await self.panes.states(sockets) if sockets else {}
         fleet.look(states, self.orchestra.clock())
         if not records:
