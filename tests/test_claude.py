@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from piko import claude
-from piko.models import Answers, Decision, Record
+from piko.models import Answers, Decision, HookEvent, Record
 from tests.support.records import record as make_record
 
 SCREENS = Path(__file__).parent / "fixtures" / "screens"
@@ -60,9 +60,8 @@ def _record(name: str) -> Record:
 
     payload = json.loads((Path(__file__).parent / "fixtures" / "hooks" / f"{name}.json").read_text())
     fields = {k: v for k, v in payload.items() if k in Record.__struct_fields__}
-    return make_record(**{**fields, "kind": claude.kind_of({"hook_event_name": payload["hook_event_name"],
-                                                            "tool_name": payload["tool_name"],
-                                                            "notification_type": None})})
+    event = HookEvent(hook_event_name=payload["hook_event_name"], tool_name=payload["tool_name"])
+    return make_record(**{**fields, "kind": claude.kind_of(event)})
 
 
 def test_hook_decisions():

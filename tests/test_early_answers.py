@@ -144,11 +144,11 @@ def test_text_for_a_dialog_that_is_about_to_be_drawn_is_not_typed_into_it(server
 # ---- which decision an option number is -----------------------------------------------------------
 
 def record_of(payload: str) -> Record:
-    fields, _ = claude.normalize_event(hook_payload(payload))
-    kind = claude.kind_of(fields)
+    event, _ = claude.normalize_event(hook_payload(payload))
+    kind = claude.kind_of(event)
     assert kind is not None
-    options = claude.options_for(kind, fields["tool_input"], fields["permission_suggestions"])
-    return make_record(kind=kind, tool_input=fields["tool_input"], options=msgspec.to_builtins(options))
+    options = claude.options_for(kind, event.tool_input, event.permission_suggestions)
+    return make_record(kind=kind, tool_input=event.tool_input, options=msgspec.to_builtins(options))
 
 
 def decisions(record: Record, keys: str) -> list[str]:

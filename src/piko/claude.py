@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from piko import dialogs, names
-from piko.models import Answers, Decision, Kind, Option, PlanChoice, Record
+from piko.models import Answers, Decision, HookEvent, Kind, Option, PlanChoice, Record
 
 # Fields of a notify body that the record keeps as its own; everything else goes to `extra`.
 STRING_FIELDS = (
@@ -69,8 +69,8 @@ def has_surrogate(text: str) -> bool:
     return any("\ud800" <= c <= "\udfff" for c in text)
 
 
-def normalize_event(body: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Split a notify body into (known fields, extra fields), checking types.
+def normalize_event(body: Any) -> tuple[HookEvent, dict[str, Any]]:
+    """Split a notify body into (the event's known fields, extra fields), checking types.
 
     Text that cannot be stored is repaired (U+FFFD). Fields inside tool_input and permission_suggestions
     are Claude Code's and kept as given; parts of the wrong type there are ignored where Piko reads them.
@@ -115,7 +115,12 @@ def normalize_event(body: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         fields["tmux_socket"] = socket
     apply_piko_names(fields)
     extra = {k: v for k, v in body.items() if k not in KNOWN_FIELDS}
-    return fields, extra
+    return HookEvent(**fields), extra
+
+
+def event_fields(event: HookEvent) -> dict[str, Any]:
+    """The known fields of a normalized event (KNOWN_FIELDS), by name: what a record takes of it."""
+    return {name: getattr(event, name) for name in KNOWN_FIELDS}
 
 
 def apply_piko_names(fields: dict[str, Any]) -> bool:
@@ -141,13 +146,12 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def kind_of(fields: dict[str, Any]) -> Kind | None:
+def kind_of(event: HookEvent) -> Kind | None:
     """What a person is asked by this event, or None when it asks nothing."""
-    event = fields["hook_event_name"]
-    if event == "PermissionRequest":
-        return "question" if fields["tool_name"] == "AskUserQuestion" else "permission"
-    if event == "Notification":
-        ntype = fields["notification_type"]
+    if event.hook_event_name == "PermissionRequest":
+        return "question" if event.tool_name == "AskUserQuestion" else "permission"
+    if event.hook_event_name == "Notification":
+        ntype = event.notification_type
         if ntype == "permission_prompt":
             return "permission"
         if ntype == "idle_prompt":

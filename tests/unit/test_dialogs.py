@@ -14,7 +14,7 @@ import pytest
 from msgspec.structs import replace
 
 from piko import claude, dialogs, models
-from piko.models import Answers, Decision, PlanChoice, Record
+from piko.models import Answers, Decision, HookEvent, PlanChoice, Record
 from piko.server import lifecycle
 from tests.support.records import record as make_record
 from tests.unit.conftest import FIXTURES, FakePane, screen
@@ -224,7 +224,7 @@ def test_plan_keys_on_the_plan_screens() -> None:
 
 # ---- the late plan Notification -------------------------------------------------------------------
 
-def _event(name: str, **changes: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+def _event(name: str, **changes: Any) -> tuple[HookEvent, dict[str, Any]]:
     body = json.loads((FIXTURES / "hooks" / f"{name}.json").read_text())
     body.update(changes)
     return claude.normalize_event(body)

@@ -9,7 +9,7 @@ import msgspec
 from msgspec.structs import replace
 
 from piko import claude
-from piko.models import FleetSession, Record
+from piko.models import FleetSession, HookEvent, Record
 from piko.server import fleet_rules, lifecycle
 from piko.server.gitbranch import Branches
 from tests.conftest import hook_payload
@@ -18,14 +18,15 @@ from tests.support.records import record
 T0, T1, T2 = "2026-01-01T00:00:00.000Z", "2026-01-01T00:00:01.000Z", "2026-01-01T00:00:02.000Z"
 
 
-def event(name: str, **over: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+def event(name: str, **over: Any) -> tuple[HookEvent, dict[str, Any]]:
     return claude.normalize_event({**hook_payload(name), **over})
 
 
 def step(session: FleetSession | None, name: str, stamp: str = T1,
          request: Record | None = None, **over: Any) -> FleetSession:
     fields, extra = event(name, **over)
-    base = session or fleet_rules.new_session(fields["session_id"], T0)
+    assert fields.session_id is not None
+    base = session or fleet_rules.new_session(fields.session_id, T0)
     return fleet_rules.apply_event(base, fields, extra, request, stamp, None)
 
 

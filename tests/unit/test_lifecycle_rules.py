@@ -11,7 +11,7 @@ import pytest
 from msgspec.structs import replace
 
 from piko import claude
-from piko.models import Record
+from piko.models import HookEvent, Record
 from piko.server import lifecycle
 from piko.server.lifecycle import Create, Enrich, Ignore, Resolve
 from tests.unit.conftest import FIXTURES
@@ -19,7 +19,7 @@ from tests.unit.conftest import FIXTURES
 STAMP = "2026-01-01T00:00:00.000Z"
 
 
-def event(name: str, **changes: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+def event(name: str, **changes: Any) -> tuple[HookEvent, dict[str, Any]]:
     body = json.loads((FIXTURES / "hooks" / f"{name}.json").read_text())
     body.update(changes)
     return claude.normalize_event(body)
@@ -138,7 +138,7 @@ def test_a_tool_that_ran_resolves_only_its_own_permission() -> None:
     assert isinstance(apply("PostToolUse-Write", write), Resolve)
     other = apply("PostToolUse-Write", write, tool_name="Edit")
     assert isinstance(other, Ignore)
-    changed = apply("PostToolUse-Write", write, tool_input={**fields["tool_input"], "file_path": "/else"})
+    changed = apply("PostToolUse-Write", write, tool_input={**(fields.tool_input or {}), "file_path": "/else"})
     assert isinstance(changed, Ignore)
 
 

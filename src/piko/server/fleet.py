@@ -25,7 +25,7 @@ import msgspec
 from msgspec.structs import replace
 
 from piko import tmux
-from piko.models import ChangeKind, FleetSession, Record, SessionChanged, TimelineEntry
+from piko.models import ChangeKind, FleetSession, HookEvent, Record, SessionChanged, TimelineEntry
 from piko.server import fleet_rules
 from piko.server.gitbranch import Branches
 from piko.server.hub import Hub
@@ -130,16 +130,16 @@ class Fleet:
 
     # ---- changes -----------------------------------------------------------------------------------
 
-    def event(self, fields: dict[str, Any], extra: dict[str, Any], request: Record | None, stamp: str) -> None:
+    def event(self, event: HookEvent, extra: dict[str, Any], request: Record | None, stamp: str) -> None:
         """One hook event of a session, with its pending request once the event is applied."""
-        sid = fields.get("session_id")
+        sid = event.session_id
         if not sid:
             return
         session = self.sessions.get(sid) or self.get(sid) or fleet_rules.new_session(sid, stamp)
-        branch = self.branches.of(fields.get("cwd") or session.cwd)
-        self._timeline.append((sid, fleet_rules.timeline_event(fields, extra, stamp)))
+        branch = self.branches.of(event.cwd or session.cwd)
+        self._timeline.append((sid, fleet_rules.timeline_event(event, extra, stamp)))
         self._heard[sid] = time.time()
-        session = fleet_rules.apply_event(session, fields, extra, request, stamp, branch)
+        session = fleet_rules.apply_event(session, event, extra, request, stamp, branch)
         self._set(session)
         if session.tmux_target and not session.tmux_session and sid not in self._naming:
             self._naming.add(sid)  # the hook does not ask tmux (its cost); the server does, once

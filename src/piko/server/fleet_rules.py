@@ -15,7 +15,7 @@ from typing import Any
 from msgspec.structs import replace
 
 from piko import claude
-from piko.models import FleetSession, Record, SessionState, TimelineEntry
+from piko.models import FleetSession, HookEvent, Record, SessionState, TimelineEntry
 from piko.server import lifecycle
 
 QUIET_SECONDS = 120.0  # working with no event for this long: shown as quiet
@@ -48,18 +48,18 @@ def first_lines(text: Any) -> str | None:
     return "\n".join(cut) or None
 
 
-def apply_event(session: FleetSession, fields: dict[str, Any], extra: dict[str, Any],
+def apply_event(session: FleetSession, hook: HookEvent, extra: dict[str, Any],
                 request: Record | None, stamp: str, git_branch: str | None) -> FleetSession:
-    """The session after one hook event (`fields`, `extra`: claude.normalize_event), given its pending
+    """The session after one hook event (`hook`, `extra`: claude.normalize_event), given its pending
     request once the event was applied to the requests (None when it has none). An ended session stays
     ended, but for a SessionStart (resumed): a late or replayed event does not bring it back."""
-    event = fields["hook_event_name"]
+    event = hook.hook_event_name
     if session.state == "ended" and event != "SessionStart":
         return session
     changes: dict[str, Any] = {"updated_at": stamp, "quiet": False}
     for name in ("project_name", "env_name", "tmux_session", "tmux_target", "tmux_socket", "cwd"):
-        if fields.get(name):
-            changes[name] = fields[name]
+        if value := getattr(hook, name):
+            changes[name] = value
     if git_branch is not None:
         changes["git_branch"] = git_branch
     waiting_on = request if request is not None and request.kind in DIALOG_KINDS else None
@@ -68,10 +68,10 @@ def apply_event(session: FleetSession, fields: dict[str, Any], extra: dict[str, 
         changes["last_prompt"] = claude.summary(message=extra["prompt"]) or None
     if event == "Stop":
         changes["last_answer"] = first_lines(extra.get("last_assistant_message"))
-    if event in ("PreToolUse", "PermissionRequest") and fields.get("tool_name"):
-        changes["tool_name"] = fields.get("tool_name")
-        changes["tool_summary"] = claude.summary(tool_name=fields.get("tool_name"),
-                                                 tool_input=fields.get("tool_input"), cwd=fields.get("cwd")) or None
+    if event in ("PreToolUse", "PermissionRequest") and hook.tool_name:
+        changes["tool_name"] = hook.tool_name
+        changes["tool_summary"] = claude.summary(tool_name=hook.tool_name, tool_input=hook.tool_input,
+                                                 cwd=hook.cwd) or None
     elif event in WORKING_EVENTS or event in IDLE_EVENTS or event == "SessionEnd":
         changes["tool_name"] = changes["tool_summary"] = None
     out = replace(session, **changes)
@@ -131,19 +131,18 @@ def is_quiet(session: FleetSession, now: float, updated: float) -> bool:
     return session.state == "working" and now - updated > QUIET_SECONDS
 
 
-def timeline_event(fields: dict[str, Any], extra: dict[str, Any], stamp: str) -> TimelineEntry:
+def timeline_event(hook: HookEvent, extra: dict[str, Any], stamp: str) -> TimelineEntry:
     """The timeline entry of one hook event."""
-    event = fields["hook_event_name"]
+    event = hook.hook_event_name
     summary: str | None = None
     if event == "UserPromptSubmit":
         summary = claude.summary(message=extra.get("prompt")) if isinstance(extra.get("prompt"), str) else None
     elif event == "Stop":
         summary = first_lines(extra.get("last_assistant_message"))
-    elif fields.get("tool_name"):
-        summary = claude.summary(tool_name=fields["tool_name"], tool_input=fields.get("tool_input"),
-                                 cwd=fields.get("cwd")) or fields["tool_name"]
-    elif fields.get("message"):
-        summary = claude.summary(message=fields["message"])
+    elif hook.tool_name:
+        summary = claude.summary(tool_name=hook.tool_name, tool_input=hook.tool_input, cwd=hook.cwd) or hook.tool_name
+    elif hook.message:
+        summary = claude.summary(message=hook.message)
     elif event == "SessionEnd" and isinstance(extra.get("reason"), str):
         summary = extra["reason"]
     return TimelineEntry(at=stamp, kind="event", event=event, summary=summary or None)

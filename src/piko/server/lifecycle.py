@@ -14,7 +14,7 @@ from typing import Any, Literal
 from msgspec.structs import replace
 
 from piko import claude, dialogs
-from piko.models import AnsweredBy, Kind, Record
+from piko.models import AnsweredBy, HookEvent, Kind, Record
 
 DIALOG_KINDS = ("permission", "question")
 ResponseType = Literal["text", "option", "decision", "answers", "plan"]
@@ -54,65 +54,65 @@ class Ignore:
 Change = Create | Enrich | Resolve | Ignore
 
 
-def new_record(kind: Kind, fields: dict[str, Any], extra: dict[str, Any], *, id: str, stamp: str) -> Record:
-    """A new pending request of `kind` from an event's fields (claude.normalize_event)."""
-    options = claude.options_for(kind, fields["tool_input"], fields["permission_suggestions"])
-    record = Record(id=id, status="pending", kind=kind, **fields, extra=extra, options=options,
-                    suggestions=dialogs.suggestions_of(fields["permission_suggestions"]),
+def new_record(kind: Kind, event: HookEvent, extra: dict[str, Any], *, id: str, stamp: str) -> Record:
+    """A new pending request of `kind` from an event (claude.normalize_event)."""
+    options = claude.options_for(kind, event.tool_input, event.permission_suggestions)
+    record = Record(id=id, status="pending", kind=kind, **claude.event_fields(event), extra=extra, options=options,
+                    suggestions=dialogs.suggestions_of(event.permission_suggestions),
                     created_at=stamp, updated_at=stamp)
     return replace(record, summary=claude.summary_of(record))
 
 
-def apply_event(fields: dict[str, Any], extra: dict[str, Any], current: Record | None, *,
+def apply_event(event: HookEvent, extra: dict[str, Any], current: Record | None, *,
                 new_id: str, stamp: str, answered: Record | None = None) -> Change:
-    """What the event (`fields`, `extra`: claude.normalize_event) does, given its session's pending request
+    """What the event (`event`, `extra`: claude.normalize_event) does, given its session's pending request
     `current` (None when there is none) and the dialog of that session answered from Piko moments ago
     (`answered`, None when none). A new request gets `new_id` and `stamp`."""
-    event = fields["hook_event_name"]
-    kind = claude.kind_of(fields)
-    if current is not None and event == "Notification" and (
+    name = event.hook_event_name
+    kind = claude.kind_of(event)
+    if current is not None and name == "Notification" and (
             (kind == "permission" and current.kind in DIALOG_KINDS)
             or (kind == "idle" and current.kind == "idle")):
-        return Enrich(current, enrichment(current, fields, extra))
-    if (event == "Notification" and kind == "permission" and answered is not None
+        return Enrich(current, enrichment(current, event, extra))
+    if (name == "Notification" and kind == "permission" and answered is not None
             and (current is None or current.kind not in DIALOG_KINDS)):
         # Claude Code's late "needs your permission" (or "needs your approval for the plan") for the
         # dialog that was just answered from Piko: that dialog is gone, nothing is asked any more.
         return Ignore()
     if kind is not None:
-        return Create(new_record(kind, fields, extra, id=new_id, stamp=stamp), current)
-    if event == "Stop" and fields["session_id"]:
+        return Create(new_record(kind, event, extra, id=new_id, stamp=stamp), current)
+    if name == "Stop" and event.session_id:
         # Claude finished its turn and waits for the next instruction: that is an idle prompt now,
         # not in the 60 s Claude Code takes to send its idle_prompt Notification.
-        idle = {**fields, "message": claude.stop_message(extra)}
+        idle = replace(event, message=claude.stop_message(extra))
         return Create(new_record("idle", idle, extra, id=new_id, stamp=stamp), current, "event:Stop")
-    if event in claude.RESOLVING_EVENTS and current is not None and moves_on(current, fields):
-        return Resolve(current, f"event:{event}")
+    if name in claude.RESOLVING_EVENTS and current is not None and moves_on(current, event):
+        return Resolve(current, f"event:{name}")
     return Ignore()
 
 
-def enrichment(current: Record, fields: dict[str, Any], extra: dict[str, Any]) -> Record:
+def enrichment(current: Record, event: HookEvent, extra: dict[str, Any]) -> Record:
     """`current` as a Notification fills in the request its PermissionRequest created: it fills in, never
     overwrites (its notification_type excepted), and its extra fields are kept beside the request's own."""
-    changes: dict[str, Any] = {name: value for name, value in fields.items()
+    changes: dict[str, Any] = {name: value for name, value in claude.event_fields(event).items()
                                if value is not None and getattr(current, name) is None}
-    if fields["notification_type"]:
-        changes["notification_type"] = fields["notification_type"]
+    if event.notification_type:
+        changes["notification_type"] = event.notification_type
     changes["extra"] = {**extra, **current.extra}
     return replace(current, **changes)
 
 
-def moves_on(current: Record, fields: dict[str, Any]) -> bool:
+def moves_on(current: Record, event: HookEvent) -> bool:
     """Does this resolving event answer `current`? A tool that ran answers only its own permission,
     not the prompt of another tool called in parallel."""
-    if fields["hook_event_name"] not in ("PostToolUse", "PostToolUseFailure"):
+    if event.hook_event_name not in ("PostToolUse", "PostToolUseFailure"):
         return True
     if current.kind not in DIALOG_KINDS:
         return True
-    if current.tool_name and fields["tool_name"] != current.tool_name:
+    if current.tool_name and event.tool_name != current.tool_name:
         return False
-    if current.tool_input and fields["tool_input"]:
-        wanted, ran = current.tool_input, fields["tool_input"]
+    if current.tool_input and event.tool_input:
+        wanted, ran = current.tool_input, event.tool_input
         # AskUserQuestion's PostToolUse adds "answers" to the input it was asked with.
         return all(ran.get(k) == v for k, v in wanted.items())
     return True

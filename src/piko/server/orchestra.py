@@ -172,21 +172,21 @@ class Orchestra:
 
     async def _ingest(self, body: Any) -> NotifyAnswer:
         try:
-            fields, extra = claude.normalize_event(body)
+            event, extra = claude.normalize_event(body)
         except claude.PayloadError as e:
             raise ApiRefusal(400, "bad_request", str(e)) from None
-        if fields["tmux_socket"]:
+        if event.tmux_socket:
             try:
-                tmux.check_socket(fields["tmux_socket"])
+                tmux.check_socket(event.tmux_socket)
             except tmux.UnsafeSocket as e:
                 raise ApiRefusal(400, "bad_request", f"tmux_socket refused: {e}") from None
             except tmux.PaneGone:
                 pass  # its tmux server is gone (a spooled event): the request is kept, answering it says so
-        session = fields["session_id"]
+        session = event.session_id
         current = self.pending_for_session(session) if session else None
-        change = lifecycle.apply_event(fields, extra, current, new_id=secrets.token_hex(6), stamp=self.clock(),
+        change = lifecycle.apply_event(event, extra, current, new_id=secrets.token_hex(6), stamp=self.clock(),
                                        answered=self._recently_answered(session))
-        self.fleet.event(fields, extra, fleet_rules.pending_after(change, current), self.clock())
+        self.fleet.event(event, extra, fleet_rules.pending_after(change, current), self.clock())
         if isinstance(change, lifecycle.Enrich):
             record = await self._save(lifecycle.updating(change.enriched, self.clock()))
             self._announce("updated", record)
