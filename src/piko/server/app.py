@@ -51,15 +51,15 @@ NO_CACHE = {"cache-control": "no-store"}
 NONCE_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_")
 
 
+_encoder = msgspec.json.Encoder()
+
+
 class Encoded(JSONResponse):
     """JSON of models' values (a models.Record, or builtins holding some), encoded by msgspec: the edge
     where a record leaves the server as the wire has it."""
 
     def render(self, content: Any) -> bytes:
         return _encoder.encode(content)
-
-
-_encoder = msgspec.json.Encoder()
 
 
 def error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:

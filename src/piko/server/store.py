@@ -1,8 +1,8 @@
 """The durable store: every request record, pending and past, in SQLite (WAL mode).
 
-A record (models.Record) is kept whole as its JSON, with the columns needed to find it beside it. Each write is its own
-transaction, committed before the change is announced, so what clients saw survives a restart or a
-`kill -9` of the server.
+A record (models.Record) is kept whole as its JSON, with the columns needed to find it beside it. Each
+write is its own transaction, committed before the change is announced, so what clients saw survives a
+restart or a `kill -9` of the server.
 """
 
 from __future__ import annotations
