@@ -9,6 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from bench.common import fixture
 
 _PERMISSION = fixture("PermissionRequest-Bash")
@@ -73,8 +75,8 @@ def broadcast_texts(marker: str) -> tuple[str, str]:
     sent: list[str] = []
 
     class Recorder:
-        def broadcast(self, message: dict[str, Any]) -> None:
-            sent.append(json.dumps(message, ensure_ascii=False))
+        def broadcast(self, message: msgspec.Struct) -> None:
+            sent.append(msgspec.json.encode(message).decode())  # as server/hub.py encodes it
 
     with tempfile.TemporaryDirectory() as d:
         store = Store(Path(d) / "state.db")

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from piko import claude
-from piko.models import Answers, Decision
+from piko.models import Answers, Decision, HookEvent, Record
+from tests.support.records import record as make_record
 
 SCREENS = Path(__file__).parent / "fixtures" / "screens"
 
@@ -54,12 +55,13 @@ def test_numbered_list_in_the_answer_above_a_dialog_is_not_taken_for_it():
     assert len(claude.screen_options(text)) == 3
 
 
-def _record(name: str) -> dict:
+def _record(name: str) -> Record:
     import json
 
     payload = json.loads((Path(__file__).parent / "fixtures" / "hooks" / f"{name}.json").read_text())
-    return {**payload, "kind": claude.kind_of({"hook_event_name": payload["hook_event_name"],
-                                               "tool_name": payload["tool_name"], "notification_type": None})}
+    fields = {k: v for k, v in payload.items() if k in Record.__struct_fields__}
+    event = HookEvent(hook_event_name=payload["hook_event_name"], tool_name=payload["tool_name"])
+    return make_record(**{**fields, "kind": claude.kind_of(event)})
 
 
 def test_hook_decisions():
@@ -67,20 +69,20 @@ def test_hook_decisions():
     out = claude.hook_decision(bash, Decision(decision="allow"))
     assert out == {"hookSpecificOutput": {"hookEventName": "PermissionRequest", "decision": {"behavior": "allow"}}}
     always = claude.hook_decision(bash, Decision(decision="always"))["hookSpecificOutput"]["decision"]
-    assert always["updatedPermissions"] == bash["permission_suggestions"]
+    assert always["updatedPermissions"] == bash.permission_suggestions
     deny = claude.hook_decision(bash, Decision(decision="deny", message="no"))
     assert deny["hookSpecificOutput"]["decision"] == {"behavior": "deny", "message": "no"}
     ask = _record("PermissionRequest-AskUserQuestion")
     answers = {"Which database should the app use?": "SQLite"}
     out = claude.hook_decision(ask, Answers(answers=answers))["hookSpecificOutput"]["decision"]
     assert out["behavior"] == "allow" and out["updatedInput"]["answers"] == answers
-    assert out["updatedInput"]["questions"] == ask["tool_input"]["questions"]
+    assert ask.tool_input is not None and out["updatedInput"]["questions"] == ask.tool_input["questions"]
 
 
 def test_always_option_says_what_it_grants():
     bash = _record("PermissionRequest-Bash")
-    options = claude.options_for("permission", bash["tool_input"], bash["permission_suggestions"])
-    assert options[1]["label"] == "Yes, and don't ask again (access to /tmp · accept edits mode)"
+    options = claude.options_for("permission", bash.tool_input, bash.permission_suggestions)
+    assert options[1].label == "Yes, and don't ask again (access to /tmp · accept edits mode)"
     rules = [{"type": "addRules", "rules": [{"toolName": "Bash", "ruleContent": "npm test:*"}], "behavior": "allow"}]
     assert claude.describe_suggestions(rules) == "allow Bash(npm test:*)"
-    assert [o["decision"] for o in claude.options_for("permission", {}, [])] == ["allow", "deny"]
+    assert [o.decision for o in claude.options_for("permission", {}, [])] == ["allow", "deny"]

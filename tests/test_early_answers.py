@@ -12,12 +12,15 @@ import subprocess
 import sys
 import time
 
+import msgspec
 import pytest
+from msgspec.structs import replace
 
 from piko import claude
-from piko.models import Answers, Decision
+from piko.models import Answers, Decision, Record
 from tests.conftest import FIXTURES, hook_payload
 from tests.support.hook import hook_env
+from tests.support.records import record as make_record
 from tests.support.server import recv_json
 from tests.support.tmux import FAKE_DIALOG
 
@@ -140,15 +143,15 @@ def test_text_for_a_dialog_that_is_about_to_be_drawn_is_not_typed_into_it(server
 
 # ---- which decision an option number is -----------------------------------------------------------
 
-def record_of(payload: str) -> dict:
-    fields, _ = claude.normalize_event(hook_payload(payload))
-    kind = claude.kind_of(fields)
+def record_of(payload: str) -> Record:
+    event, _ = claude.normalize_event(hook_payload(payload))
+    kind = claude.kind_of(event)
     assert kind is not None
-    return {"kind": kind, "tool_input": fields["tool_input"],
-            "options": claude.options_for(kind, fields["tool_input"], fields["permission_suggestions"])}
+    options = claude.options_for(kind, event.tool_input, event.permission_suggestions)
+    return make_record(kind=kind, tool_input=event.tool_input, options=msgspec.to_builtins(options))
 
 
-def decisions(record: dict, keys: str) -> list[str]:
+def decisions(record: Record, keys: str) -> list[str]:
     answers = [claude.option_answer(record, k) for k in keys]
     return [a.decision if isinstance(a, Decision) else repr(a) for a in answers]
 
@@ -157,14 +160,15 @@ def test_option_numbers_of_a_permission_are_its_decisions():
     record = record_of("PermissionRequest-Bash")
     assert decisions(record, "123") == ["allow", "always", "deny"]
     assert claude.option_answer(record, "4") is None
-    record["options"] = claude.options_for("permission", None, None)  # no suggestions: Yes, No
+    record = replace(record, options=claude.options_for("permission", None, None))  # no suggestions: Yes, No
     assert decisions(record, "12") == ["allow", "deny"]
 
 
 def test_an_option_of_a_question_is_its_label_only_when_it_is_the_only_question():
     record = record_of("PermissionRequest-AskUserQuestion")
-    question = record["tool_input"]["questions"][0]
+    assert record.tool_input is not None
+    question = record.tool_input["questions"][0]
     assert claude.option_answer(record, "1") == Answers(
         answers={question["question"]: question["options"][0]["label"]})
-    record["tool_input"] = {"questions": [question, dict(question, question="And another?")]}
+    record = replace(record, tool_input={"questions": [question, dict(question, question="And another?")]})
     assert claude.option_answer(record, "1") is None  # several questions: only keys on the dialog

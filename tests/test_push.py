@@ -229,3 +229,39 @@ def test_a_visible_inbox_in_a_real_browser_holds_pushes_back(server, push_servic
     page.goto(server.url + "/static/offline.html")  # no inbox open any more
     unseen = new_request(server, "unseen")
     assert [p["id"] for p in wait_messages(push_service, client, 1)] == [unseen]
+
+
+@pytest.mark.browser
+def test_a_visible_inbox_left_alone_no_longer_holds_pushes_back(server, push_service, open_page):
+    """Someone who walks away from a visible inbox still gets the push on their phone: the page counts as
+    looked at only while it is used (here within 3 s; 3 minutes by default)."""
+    page = open_page(server, init_script="window.PIKO_PRESENCE_IDLE_MS = 3000;")
+    credential = page.evaluate("localStorage.getItem('piko.orchestra.session')")
+    client = subscribe(server, push_service, credential)
+
+    def looked_at(expected: bool) -> None:
+        page.wait_for_function(f"() => window.__pikoPresence === {str(expected).lower()}", timeout=10_000)
+
+    page.evaluate("""() => {  // what the page last told the server, read off its WebSocket
+        const send = WebSocket.prototype.send;
+        WebSocket.prototype.send = function (data) {
+            try { const m = JSON.parse(data); if (m.type === 'presence') window.__pikoPresence = m.visible; }
+            catch (_) {}
+            return send.call(this, data);
+        };
+    }""")
+    page.mouse.move(10, 10)
+    page.mouse.move(40, 40)  # in use: no push
+    seen = new_request(server, "seen")
+    page.locator(f'.request-card[data-id="{seen}"]').wait_for()
+    time.sleep(0.5)
+    assert push_service.messages(client) == []
+    looked_at(False)  # 3 s without a key, a click or the pointer moving: it tells the server
+    unattended = new_request(server, "unattended")
+    assert [p["id"] for p in wait_messages(push_service, client, 1)] == [unattended]
+    page.mouse.move(80, 80)  # back at the desk: pushes held back again
+    looked_at(True)
+    back = new_request(server, "back")
+    page.locator(f'.request-card[data-id="{back}"]').wait_for()
+    time.sleep(1)
+    assert [p["id"] for p in wait_messages(push_service, client, 1)] == [unattended]

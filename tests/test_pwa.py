@@ -8,11 +8,14 @@ from __future__ import annotations
 import json
 import struct
 
+import msgspec
 import pytest
 
+from piko.models import Record
 from piko.server.push import payload
 from tests.conftest import hook_payload
 from tests.support.hook import waiting_hook
+from tests.support.records import record as make_record
 
 pytestmark = pytest.mark.browser
 
@@ -111,7 +114,7 @@ def test_a_pushed_request_is_allowed_from_its_notification(server, piko_home, op
     page.context.grant_permissions(["notifications"], origin=server.url)
     hook, record = waiting_hook(server, piko_home)
     tag = f"piko-{record['id']}"
-    deliver(page, server, payload(record, show_content=True))  # what server/push.py sends
+    deliver(page, server, payload(msgspec.convert(record, Record), show_content=True))  # what server/push.py sends
     [note] = notifications_when(page, bool)
     assert note == {"tag": tag, "title": "Claude needs you in myapp", "body": "Bash: touch /tmp/build-marker",
                     "actions": ["allow", "deny"]}  # Chromium shows two actions; a click on the body opens
@@ -127,7 +130,7 @@ def test_a_pushed_request_is_allowed_from_its_notification(server, piko_home, op
 def test_an_answered_request_withdraws_its_notification(server, open_page):
     page = installed(open_page, server)
     page.context.grant_permissions(["notifications"], origin=server.url)
-    record = {"id": "abc123", "kind": "idle", "project_name": "web", "options": []}
+    record = make_record(id="abc123", kind="idle", project_name="web", options=[])
     deliver(page, server, payload(record, show_content=False))
     [note] = notifications_when(page, bool)
     assert note["body"] == "" and note["title"] == "Claude needs you in web"

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from piko import spool
 from tests.conftest import hook_payload
-from tests.support.hook import hook_env
+from tests.support.hook import hook_env, notify
 from tests.support.server import PikoServer
-from tests.test_cc_notify import closed_port_url, notify
+from tests.test_cc_notify import closed_port_url
 
 
 def poison() -> dict:

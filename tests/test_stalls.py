@@ -13,9 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.hook import waiting_hook
+from tests.support.hook import finish, waiting_hook
 from tests.support.server import PikoServer, recv_json
-from tests.test_cc_notify import finish
 
 HEADER_TIMEOUT = 1.5
 STALLED = 1100  # more than the usual open-files limit of 1024

@@ -14,9 +14,9 @@ import pytest
 
 from piko import config
 from tests.conftest import hook_payload
-from tests.support.hook import hook_env
+from tests.support.hook import hook_env, notify
 from tests.support.server import ROOT, PikoServer
-from tests.test_cc_notify import closed_port_url, notify
+from tests.test_cc_notify import closed_port_url
 
 NOBODY = 65534
 VICTIM_TEXT = "the victim's own file\n"

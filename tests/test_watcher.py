@@ -185,7 +185,7 @@ def test_only_panes_that_changed_are_read_again(tmp_path, tmux):
         await asyncio.to_thread(scribble, tmux, panes[1], "news")
         await watcher.tick()
         changed = reads()
-        return first, unchanged, changed, [r["status"] for r in orchestra.pending.values()]
+        return first, unchanged, changed, [r.status for r in orchestra.pending.values()]
 
     # On a loop of its own thread: the session's browser (Playwright's sync API) keeps a loop marked
     # running on the main thread once a browser test ran.

@@ -1,5 +1,6 @@
-"""The web UI in a real browser (Debian's Chromium through Playwright) against a real `piko server`,
-answering into real tmux panes.
+"""The web UI in a real browser (Debian's Chromium through Playwright) against a real `piko server`: the
+inbox as it shows requests (connecting, cards arriving live, a restart, signing in, the server's own words,
+desktop notifications). Answering from the page: tests/test_web_ui_answers.py.
 
 Every test saves a screenshot of its interesting moment to test-artifacts/screenshots/<test name>.png,
 and one of each open page when it fails. test_showcase also renders the README screenshot; run it with
@@ -8,7 +9,6 @@ PIKO_UPDATE_SCREENSHOT=1 to copy the light 1280x800 one to docs/screenshot.png.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
@@ -19,6 +19,7 @@ import pytest
 
 from tests.conftest import FIXTURES, hook_payload
 from tests.support.browser import ROOT, login, login_url, publish
+from tests.support.inbox_page import card, expect_badge, fake_dialog_pane, idle, rewrite_records
 
 pytestmark = pytest.mark.browser
 
@@ -27,7 +28,9 @@ try:
 except ImportError:  # the browser fixture skips (or fails, with PIKO_REQUIRE_BROWSER) with the reason
     expect = None
 
-HOSTILE_REPLY = "it's \"quoted\" $(touch /tmp/piko-pwned) `id`; héllo wörld ✓ 日本語 🚀"
+
+def card_ids(page) -> list[str]:
+    return page.locator("#requests .request-card").evaluate_all("cards => cards.map(c => c.dataset.id)")
 
 
 # ---- the code's shape ------------------------------------------------------------------------------
@@ -51,34 +54,7 @@ def test_the_ui_is_small_es_modules_loaded_by_relative_path():
         assert re.findall(r"<script[^>]*>", html) == [f'<script type="module" src="/static/{entry}">'], page
 
 
-# ---- helpers ---------------------------------------------------------------------------------------
-
-def fake_dialog_pane(tmux, screen: Path, width: int = 200, height: int = 50) -> str:
-    return tmux.dialog_pane(screen, width, height)
-
-
-def idle(server, session: str, *, pane: str | None = None, tmux=None, **fields) -> str:
-    body = {**hook_payload("Notification-idle_prompt"), "session_id": session, **fields}
-    if pane:
-        body |= {"tmux_target": pane, "tmux_socket": tmux.socket_path}
-    return server.notify(**body)["id"]
-
-
-def card(page, id: str):
-    return page.locator(f'#requests .request-card[data-id="{id}"]')
-
-
-def card_ids(page) -> list[str]:
-    return page.locator("#requests .request-card").evaluate_all("cards => cards.map(c => c.dataset.id)")
-
-
-def expect_badge(page, count: int, timeout: float = 5000) -> None:
-    expect(page.locator("#badge")).to_have_attribute("data-count", str(count), timeout=timeout)
-    expect(page.locator("#badge")).to_have_text(str(count))
-    expect(page).to_have_title(f"({count}) Piko Orchestra" if count else "Piko Orchestra")
-
-
-# ---- 1. connecting ---------------------------------------------------------------------------------
+# ---- connecting -----------------------------------------------------------------------------------
 
 def test_connects_and_shows_the_empty_inbox(server, open_page, shot):
     page = open_page(server)
@@ -94,7 +70,7 @@ def test_connects_and_shows_the_empty_inbox(server, open_page, shot):
     shot(page)
 
 
-# ---- 2. a notify shows up live ---------------------------------------------------------------------
+# ---- a notify shows up live -----------------------------------------------------------------------
 
 def test_a_notify_appears_as_a_card_within_a_second(server, open_page, shot):
     page = open_page(server)
@@ -129,86 +105,7 @@ def test_a_notify_appears_as_a_card_within_a_second(server, open_page, shot):
     expect(page.locator(f'#toasts .toast[data-id="{second}"]')).to_be_visible()
 
 
-# ---- 3. Send types into the pane -------------------------------------------------------------------
-
-def test_send_types_the_reply_into_the_real_pane(server, tmux, open_page, shot):
-    pane = tmux.echo_pane()
-    id = idle(server, "send-1", pane=pane, tmux=tmux, project_name="myapp")
-    page = open_page(server)
-    card(page, id).click()
-    modal = page.locator("#modal")
-    expect(modal).to_be_visible()
-    expect(modal).to_have_attribute("data-id", id)
-    expect(modal).to_have_attribute("data-kind", "idle")
-    expect(page.locator("#preview-status")).to_have_text("Live")
-    expect(page.locator("#preview")).to_contain_text("READY")
-    page.locator("#response-text").fill(HOSTILE_REPLY)
-    shot(page, "typed")
-    page.locator("#send").click()
-
-    tmux.wait_for(pane, re.escape(f"GOT:{HOSTILE_REPLY!r}"))
-    expect(modal).to_be_hidden()
-    expect(card(page, id)).to_have_count(0)
-    expect_badge(page, 0)
-    record = server.get(id)
-    assert (record["status"], record["response"], record["resolved_via"]) == ("resolved", HOSTILE_REPLY, "keys")
-    shot(page)
-
-
-# ---- 4. option buttons, and errors -----------------------------------------------------------------
-
-def test_deny_button_presses_no_on_the_dialog(server, tmux, open_page, shot):
-    pane = fake_dialog_pane(tmux, FIXTURES / "screens" / "screen-permission-bash.txt")
-    payload = hook_payload("PermissionRequest-Bash") | {"tmux_target": pane, "tmux_socket": tmux.socket_path,
-                                                        "project_name": "myapp"}
-    id = server.notify(**payload)["id"]
-    page = open_page(server)
-    card(page, id).click()
-    expect(page.locator("#modal")).to_have_attribute("data-kind", "permission")
-    expect(page.locator("#modal-title")).to_have_text("Allow Bash?")
-    expect(page.locator("#modal-details")).to_contain_text("touch /tmp/build-marker")
-    expect(page.locator("#preview")).to_contain_text("Do you want to proceed?")
-    expect(page.locator("#modal-route")).to_have_attribute("data-route", "keys")  # no hook waits here
-    expect(page.locator("#response-text")).to_be_hidden()  # text would go into the dialog
-    buttons = page.locator("#modal-options button.option")
-    expect(buttons).to_have_count(3)
-    assert buttons.evaluate_all("bs => bs.map(b => b.dataset.decision)") == ["allow", "always", "deny"]
-    shot(page)
-
-    page.locator('#modal-options button.option[data-decision="deny"]').click()
-    tmux.wait_for(pane, re.escape("GOT:'4'"))  # "4. No" on this screen
-    expect(page.locator("#modal")).to_be_hidden()
-    expect(card(page, id)).to_have_count(0)
-    expect_badge(page, 0)
-    record = server.get(id)
-    assert (record["status"], record["response"], record["response_type"]) == ("resolved", "deny", "decision")
-    assert "GOT:'1'" not in tmux.capture(pane)
-
-
-def test_a_server_error_shows_in_the_modal_and_the_card_stays(server, open_page, shot):
-    id = idle(server, "no-pane", project_name="outside-tmux")  # no tmux pane to type into
-    page = open_page(server)
-    card(page, id).click()
-    page.locator("#response-text").fill("hello")
-    page.locator("#send").click()
-    error = page.locator("#modal-error")
-    expect(error).to_be_visible()
-    expect(error).to_have_attribute("data-code", "no_pane")
-    expect(error).to_have_attribute("role", "alert")
-    expect(error).to_contain_text("no pane to type into")
-    expect(page.locator("#modal")).to_be_visible()
-    expect(page.locator("#send")).to_be_enabled()
-    expect(page.locator("#response-text")).to_have_value("hello")
-    shot(page)
-
-    page.keyboard.press("Escape")
-    expect(page.locator("#modal")).to_be_hidden()
-    expect(card(page, id)).to_be_visible()
-    expect_badge(page, 1)
-    assert server.get(id)["status"] == "pending"
-
-
-# ---- 5. the server restarts ------------------------------------------------------------------------
+# ---- the server restarts --------------------------------------------------------------------------
 
 def test_a_server_restart_shows_the_drop_and_the_page_recovers(server, open_page, shot):
     a = server.notify(**hook_payload("PermissionRequest-Bash") | {"session_id": "restart-a",
@@ -242,51 +139,7 @@ def test_a_server_restart_shows_the_drop_and_the_page_recovers(server, open_page
     shot(page)
 
 
-# ---- 6. two pages ----------------------------------------------------------------------------------
-
-def test_two_pages_stay_in_step(server, tmux, open_page, shot):
-    pane = tmux.echo_pane()
-    first = idle(server, "two-1", pane=pane, tmux=tmux, project_name="myapp")
-    second = idle(server, "two-2", project_name="other")
-    page_a, page_b = open_page(server), open_page(server)
-    for page in (page_a, page_b):
-        expect(page.locator("#requests .request-card")).to_have_count(2)
-
-    card(page_b, first).click()
-    expect(page_b.locator("#modal")).to_have_attribute("data-id", first)
-    card(page_a, first).click()
-    page_a.locator("#response-text").fill("from page A")
-    page_a.locator("#send").click()
-    expect(card(page_b, first)).to_have_count(0, timeout=1000)
-    elsewhere = page_b.locator("#modal-elsewhere")
-    expect(elsewhere).to_be_visible(timeout=1000)
-    expect(elsewhere).to_contain_text("Answered elsewhere")
-    expect(elsewhere).to_contain_text("from page A")
-    expect(page_b.locator("#send")).to_be_disabled()
-    expect_badge(page_b, 1, timeout=1000)
-    tmux.wait_for(pane, re.escape("GOT:'from page A'"))
-    assert tmux.capture(pane).count("GOT:") == 1
-    resolved = server.get(first)["resolution"]
-    expect(page_b.locator("#modal-elsewhere-detail")).to_have_text(f"{resolved} Answer: from page A")
-    shot(page_b)
-
-    page_b.locator("#open-next").click()
-    expect(page_b.locator("#modal")).to_have_attribute("data-id", second)
-    expect(page_b.locator("#modal-elsewhere")).to_be_hidden()
-    card(page_a, second).click()
-    page_a.locator("#dismiss").click()
-    expect(card(page_b, second)).to_have_count(0, timeout=1000)
-    expect(page_b.locator("#modal-elsewhere")).to_be_visible(timeout=1000)
-    resolution = server.get(second)["resolution"]  # the server's one sentence for how it went
-    assert "dismissed" in resolution.lower()
-    expect(page_b.locator("#modal-elsewhere-detail")).to_have_text(resolution)
-    expect_badge(page_b, 0, timeout=1000)
-    expect_badge(page_a, 0, timeout=1000)
-    assert server.get(second)["status"] == "dismissed"
-    shot(page_b, "dismissed")
-
-
-# ---- 6b. the server's words ------------------------------------------------------------------------
+# ---- the server's words ---------------------------------------------------------------------------
 
 def test_the_summary_and_the_resolution_are_the_records_own(server, open_page, shot):
     """What a request asks and how it was resolved are said once, by the server (the record's `summary`
@@ -315,7 +168,7 @@ def test_the_summary_and_the_resolution_are_the_records_own(server, open_page, s
     shot(page)
 
 
-# ---- 7. not signed in ------------------------------------------------------------------------------
+# ---- not signed in --------------------------------------------------------------------------------
 
 def test_a_browser_without_a_session_gets_the_login_help(server, open_page, shot):
     page = open_page(server, signed_in=False)
@@ -338,46 +191,6 @@ def test_a_browser_without_a_session_gets_the_login_help(server, open_page, shot
     expect(page.locator("#login-help")).to_be_hidden()
 
 
-# ---- 8. keyboard -----------------------------------------------------------------------------------
-
-def test_keyboard_opens_closes_and_picks_options(server, tmux, open_page, shot):
-    pane = fake_dialog_pane(tmux, FIXTURES / "screens" / "screen-askuserquestion.txt")
-    question = server.notify(**hook_payload("PermissionRequest-AskUserQuestion")
-                             | {"tmux_target": pane, "tmux_socket": tmux.socket_path, "project_name": "myapp"})["id"]
-    newer = idle(server, "kbd-idle", project_name="docs")
-    page = open_page(server)
-    expect(page.locator("#requests .request-card")).to_have_count(2)
-    modal = page.locator("#modal")
-
-    page.keyboard.press("n")  # the oldest, although the newest is listed first
-    expect(modal).to_be_visible()
-    expect(modal).to_have_attribute("data-id", question)
-    expect(page.locator("#modal-title")).to_have_text("Claude has a question")
-    expect(page.locator("#questions button.option")).to_have_count(2)
-    page.keyboard.press("Escape")
-    expect(modal).to_be_hidden()
-    expect(card(page, question)).to_be_focused()  # focus goes back to the card it came from
-
-    page.keyboard.press("k")
-    expect(card(page, newer)).to_be_focused()
-    page.keyboard.press("Enter")
-    expect(modal).to_have_attribute("data-id", newer)
-    expect(modal).to_be_visible()
-    page.keyboard.press("Escape")
-    expect(modal).to_be_hidden()
-
-    page.keyboard.press("n")
-    expect(modal).to_have_attribute("data-id", question)
-    expect(page.locator("#questions button.option").nth(1)).to_contain_text("SQLite")
-    shot(page)
-    page.keyboard.press("2")
-    tmux.wait_for(pane, re.escape("GOT:'2'"))  # "2. SQLite" on this screen
-    expect(modal).to_be_hidden()
-    expect(card(page, question)).to_have_count(0)
-    expect_badge(page, 1)
-    assert server.get(question)["response"] == {"Which database should the app use?": "SQLite"}
-
-
 # ---- the README screenshot -------------------------------------------------------------------------
 
 def claude_screen(source: Path, width: int, replacements: dict[str, str]) -> str:
@@ -391,22 +204,6 @@ def claude_screen(source: Path, width: int, replacements: dict[str, str]) -> str
             line = line[:width]
         lines.append(line)
     return "\n".join(lines) + "\n"
-
-
-def rewrite_records(page, change) -> None:
-    """Pass every request record the server sends the page over its WebSocket through `change(record)`."""
-    def handler(ws) -> None:
-        upstream = ws.connect_to_server()
-
-        def from_server(message) -> None:
-            msg = json.loads(message)
-            for n in msg.get("notifications") or ([msg["notification"]] if msg.get("notification") else []):
-                change(n)
-            ws.send(json.dumps(msg))
-
-        upstream.on_message(from_server)
-
-    page.route_web_socket(re.compile(r"/api/orchestra/ws$"), handler)
 
 
 def backdate(page, ages: dict[str, float]) -> None:

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from tests.support.inbox_page import card
 from tests.support.server import PikoServer
 from tests.test_respond_elicit import output_of, waiting
-from tests.test_web_ui import card
 
 pytestmark = pytest.mark.browser
 

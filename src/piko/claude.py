@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from piko import dialogs, names
-from piko.models import Answers, Decision, Kind, PlanChoice
+from piko.models import Answers, Decision, HookEvent, Kind, Option, PlanChoice, Record
 
 # Fields of a notify body that the record keeps as its own; everything else goes to `extra`.
 STRING_FIELDS = (
@@ -69,8 +69,8 @@ def has_surrogate(text: str) -> bool:
     return any("\ud800" <= c <= "\udfff" for c in text)
 
 
-def normalize_event(body: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Split a notify body into (known fields, extra fields), checking types.
+def normalize_event(body: Any) -> tuple[HookEvent, dict[str, Any]]:
+    """Split a notify body into (the event's known fields, extra fields), checking types.
 
     Text that cannot be stored is repaired (U+FFFD). Fields inside tool_input and permission_suggestions
     are Claude Code's and kept as given; parts of the wrong type there are ignored where Piko reads them.
@@ -115,7 +115,12 @@ def normalize_event(body: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         fields["tmux_socket"] = socket
     apply_piko_names(fields)
     extra = {k: v for k, v in body.items() if k not in KNOWN_FIELDS}
-    return fields, extra
+    return HookEvent(**fields), extra
+
+
+def event_fields(event: HookEvent) -> dict[str, Any]:
+    """The known fields of a normalized event (KNOWN_FIELDS), by name: what a record takes of it."""
+    return {name: getattr(event, name) for name in KNOWN_FIELDS}
 
 
 def apply_piko_names(fields: dict[str, Any]) -> bool:
@@ -141,15 +146,14 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def kind_of(fields: dict[str, Any]) -> Kind | None:
+def kind_of(event: HookEvent) -> Kind | None:
     """What a person is asked by this event, or None when it asks nothing."""
-    event = fields["hook_event_name"]
-    if event == "PermissionRequest":
-        return "question" if fields["tool_name"] == "AskUserQuestion" else "permission"
-    if event == "Elicitation":
+    if event.hook_event_name == "PermissionRequest":
+        return "question" if event.tool_name == "AskUserQuestion" else "permission"
+    if event.hook_event_name == "Elicitation":
         return "elicitation"
-    if event == "Notification":
-        ntype = fields["notification_type"]
+    if event.hook_event_name == "Notification":
+        ntype = event.notification_type
         if ntype == "permission_prompt":
             return "permission"
         if ntype == "idle_prompt":
@@ -160,47 +164,39 @@ def kind_of(fields: dict[str, Any]) -> Kind | None:
     return None
 
 
-def options_for(kind: str, tool_input: dict[str, Any] | None, suggestions: list[Any] | None) -> list[dict[str, str]]:
+def options_for(kind: str, tool_input: dict[str, Any] | None, suggestions: list[Any] | None) -> list[Option]:
     """The choices a person can make, for buttons. Keys are the usual menu numbers; the server checks
     the live screen before it presses one."""
     if kind == "permission":
-        options = [{"key": "1", "label": "Yes", "decision": "allow"}]
+        options = [Option(key="1", label="Yes", decision="allow")]
         if suggestions:
             grants = describe_suggestions(suggestions)
             label = "Yes, and don't ask again" + (f" ({grants})" if grants else "")
-            options.append({"key": "2", "label": label, "decision": "always"})
-        options.append({"key": str(len(options) + 1), "label": "No", "decision": "deny"})
+            options.append(Option(key="2", label=label, decision="always"))
+        options.append(Option(key=str(len(options) + 1), label="No", decision="deny"))
         return options
     if kind == "question":
         questions = _list(_dict(tool_input).get("questions"))
         first = _dict(questions[0]) if questions else {}
-        return [
-            {
-                "key": str(i),
-                "label": str(opt.get("label", "")),
-                "description": str(opt.get("description", "")),
-            }
-            for i, opt in enumerate(_list(first.get("options")), start=1)
-            if isinstance(opt, dict)
-        ]
+        return [Option(key=str(i), label=str(opt.get("label", "")), description=str(opt.get("description", "")))
+                for i, opt in enumerate(_list(first.get("options")), start=1) if isinstance(opt, dict)]
     return []
 
 
-def option_answer(record: dict[str, Any], key: str) -> Decision | Answers | None:
+def option_answer(record: Record, key: str) -> Decision | Answers | None:
     """Option `key` of a request as the structured answer a waiting hook can carry, read off the options
     the person was shown: a permission's option gives its decision (1 Yes = allow, "Yes, and don't ask
     again" = always, No = deny), a lone question's option gives its label as the answer. None when the
     key names no such option (then only a key pressed on the dialog can give it)."""
-    option = next((o for o in record.get("options") or [] if isinstance(o, dict) and o.get("key") == key), None)
+    option = next((o for o in record.options if o.key == key), None)
     if option is None:
         return None
-    decision = option.get("decision")
-    if record.get("kind") == "permission" and decision in ("allow", "always", "deny"):
-        return Decision(decision=decision)
-    questions = (record.get("tool_input") or {}).get("questions")
-    if (record.get("kind") == "question" and isinstance(questions, list) and len(questions) == 1
+    if record.kind == "permission" and option.decision is not None:
+        return Decision(decision=option.decision)
+    questions = (record.tool_input or {}).get("questions")
+    if (record.kind == "question" and isinstance(questions, list) and len(questions) == 1
             and isinstance(questions[0], dict) and isinstance(questions[0].get("question"), str)):
-        return Answers(answers={questions[0]["question"]: str(option.get("label", ""))})
+        return Answers(answers={questions[0]["question"]: option.label})
     return None
 
 
@@ -262,31 +258,37 @@ _SUMMARY_FIELD = {"Bash": "command", "WebFetch": "url", "WebSearch": "query", "G
                   "Grep": "pattern", "Task": "description", "Agent": "description", "ExitPlanMode": "plan"}
 
 
-def summary_of(record: dict[str, Any]) -> str:
-    """One line saying what is asked (the record's `summary`): the question, the command, the file
-    (relative to the session's folder), the URL or pattern, else the message. Whitespace runs become one
-    space; hidden characters are kept (whoever shows it marks them, see reveal)."""
-    tool_input = _dict(record.get("tool_input"))
-    kind = record.get("kind")
+def summary_of(record: Record) -> str:
+    """One line saying what `record` asks (its `summary`), see summary."""
+    return summary(kind=record.kind, tool_name=record.tool_name, tool_input=record.tool_input, cwd=record.cwd,
+                   message=record.message, title=record.title)
+
+
+def summary(*, kind: str | None = None, tool_name: str | None = None, tool_input: Any = None, cwd: Any = None,
+            message: Any = None, title: Any = None) -> str:
+    """One line saying what is asked: the question, the command, the file (relative to the session's
+    folder `cwd`), the URL or pattern, else the message. Whitespace runs become one space; hidden characters
+    are kept (whoever shows it marks them, see reveal)."""
+    tool_input = _dict(tool_input)
     if kind == "question":
         questions = [q for q in _list(tool_input.get("questions")) if isinstance(q, dict)]
         if questions:
             first = questions[0]
-            text = first.get("question") or first.get("header") or record.get("message")
+            text = first.get("question") or first.get("header") or message
             return _one_line(text or "")
-    if kind == "permission" or record.get("tool_name"):
-        field = _SUMMARY_FIELD.get(str(record.get("tool_name")))
+    if kind == "permission" or tool_name:
+        field = _SUMMARY_FIELD.get(str(tool_name))
         if field and tool_input.get(field):
             return _one_line(tool_input[field])
         path = tool_input.get("file_path") or tool_input.get("notebook_path") or tool_input.get("path")
         if path:
-            return _one_line(_relative(str(path), record.get("cwd")))
+            return _one_line(_relative(str(path), cwd))
         for name in ("command", "description"):
             if tool_input.get(name):
                 return _one_line(tool_input[name])
-    for name in ("message", "title"):
-        if record.get(name):
-            return _one_line(record[name])
+    for text in (message, title):
+        if text:
+            return _one_line(text)
     if tool_input:
         return _one_line(json.dumps(tool_input, ensure_ascii=False, separators=(",", ":")))
     return "Claude is waiting for your input" if kind == "idle" else ""
@@ -305,16 +307,21 @@ RESOLUTIONS = {
 }
 
 
-def resolution_of(record: dict[str, Any]) -> str | None:
+def resolution_of(record: Record) -> str | None:
     """The sentence for how `record` was resolved (its `resolution`); None while it is pending."""
-    if record.get("status") == "pending":
+    return resolution(record.status, record.resolved_via)
+
+
+def resolution(status: str | None, via: str | None) -> str | None:
+    """The sentence for a request of `status` resolved by `via`; None while it is pending."""
+    if status == "pending":
         return None
-    via = record.get("resolved_via") or ""
+    via = via or ""
     if via in RESOLUTIONS:
         return RESOLUTIONS[via]
     if via.startswith("event:"):
         return f"The agent moved on ({via[6:]})."
-    return "Dismissed." if record.get("status") == "dismissed" else "No longer pending."
+    return "Dismissed." if status == "dismissed" else "No longer pending."
 
 
 # ---- screens ------------------------------------------------------------------------------------
@@ -381,24 +388,25 @@ def key_for_label(label: str, options: list[tuple[str, str]]) -> str | None:
 
 # ---- structured answers through a waiting PermissionRequest hook -----------------------------------
 
-def hook_decision(record: dict[str, Any], answer: Decision | PlanChoice | Answers) -> dict[str, Any]:
-    """What a waiting PermissionRequest hook prints to give `answer` to the dialog. Claude Code ignores
-    an allow of ExitPlanMode without `updatedInput` (seen on 2.1.328): it is given the input unchanged."""
+def hook_decision(record: Record, answer: Decision | PlanChoice | Answers) -> dict[str, Any]:
+    """What a waiting PermissionRequest hook prints to give `answer` to the dialog (Claude Code's JSON).
+    Claude Code ignores an allow of ExitPlanMode without `updatedInput` (seen on 2.1.328): it is given the
+    input unchanged."""
     decision: dict[str, Any]
     if isinstance(answer, PlanChoice):
-        decision = dialogs.plan_decision(record, answer.plan, answer.message)
+        decision = dialogs.plan_decision(record.tool_input, answer.plan, answer.message)
     elif isinstance(answer, Answers):
         decision = {
             "behavior": "allow",
-            "updatedInput": {**(record.get("tool_input") or {}), "answers": answer.answers},
+            "updatedInput": {**(record.tool_input or {}), "answers": answer.answers},
         }
     elif answer.decision == "deny":
         decision = {"behavior": "deny", "message": answer.message or "Denied from Piko Orchestra."}
     else:
         decision = {"behavior": "allow"}
-        if record.get("tool_name") == "ExitPlanMode":
-            decision["updatedInput"] = record.get("tool_input") or {}
-        suggestions = record.get("permission_suggestions") or []
+        if record.tool_name == "ExitPlanMode":
+            decision["updatedInput"] = record.tool_input or {}
+        suggestions = record.permission_suggestions or []
         if answer.decision == "always" and suggestions:
             # The chosen ones, else all of them, as Claude Code's own "don't ask again" option does for
             # a file edit; the record's `suggestions` say what each grants.

@@ -13,6 +13,8 @@ import os
 import stat
 from typing import Any
 
+from piko.models import Detail, DiffDetail, McpDetail, PlanDetail, RawDetail, Record, Suggestion, WebDetail
+
 MAX_READ = 1 << 20  # bytes of a file read for the context of its diff
 FOLD_LINES = 400  # a diff longer than this is cut (folded) ...
 FOLD_BYTES = 64 * 1024  # ... or larger than this
@@ -83,7 +85,7 @@ def _with_newline(text: str) -> str:
     return text if not text or text.endswith("\n") else text + "\n"
 
 
-def diff_detail(tool_name: str, tool_input: dict[str, Any]) -> dict[str, Any] | None:
+def diff_detail(tool_name: str, tool_input: dict[str, Any]) -> DiffDetail | None:
     """The unified diff a file tool's call makes; None when its input names no file."""
     path = _str(tool_input.get("file_path")) or _str(tool_input.get("notebook_path"))
     if not path:
@@ -103,7 +105,7 @@ def diff_detail(tool_name: str, tool_input: dict[str, Any]) -> dict[str, Any] | 
     return unified(path, before, after, new_file)
 
 
-def unified(path: str, before: str, after: str, new_file: bool) -> dict[str, Any]:
+def unified(path: str, before: str, after: str, new_file: bool) -> DiffDetail:
     """A diff detail of `before` -> `after`, with 3 lines of context, folded when large."""
     lines = list(difflib.unified_diff(
         before.splitlines(), after.splitlines(), "/dev/null" if new_file else f"a{path}", f"b{path}",
@@ -114,40 +116,40 @@ def unified(path: str, before: str, after: str, new_file: bool) -> dict[str, Any
     folded = len(lines) > FOLD_LINES or len(text.encode()) > FOLD_BYTES
     if folded:
         text = "\n".join(lines[:FOLD_LINES]).encode()[:FOLD_BYTES].decode("utf-8", "ignore")
-    return {"kind": "diff", "path": path, "unified": text, "added": added, "removed": removed,
-            "new_file": new_file, "folded": folded, "size": len(lines)}
+    return DiffDetail(path=path, unified=text, added=added, removed=removed, new_file=new_file, folded=folded,
+                      size=len(lines))
 
 
-def plan_detail(tool_input: dict[str, Any]) -> dict[str, Any]:
+def plan_detail(tool_input: dict[str, Any]) -> PlanDetail:
     """The plan an ExitPlanMode call asks to approve: from its input (newer releases send `plan` and
     `planFilePath`), else read from its plan file."""
     path = _str(tool_input.get("planFilePath"))
     plan = _str(tool_input.get("plan"))
     if plan is not None:
-        return {"kind": "plan", "markdown": plan, "source": "tool_input", "path": path}
+        return PlanDetail(markdown=plan, source="tool_input", path=path)
     text = read_text(path) if path and path.endswith(".md") else None
-    return {"kind": "plan", "markdown": text or "", "source": "file", "path": path}
+    return PlanDetail(markdown=text or "", source="file", path=path)
 
 
-def detail_of(record: dict[str, Any]) -> dict[str, Any] | None:
+def detail_of(record: Record) -> Detail | None:
     """The `detail` of a request: what its tool call does, shown in full; None when there is nothing
     to add (no tool, or a question: its questions are its tool_input)."""
-    tool = _str(record.get("tool_name"))
-    if not tool or record.get("kind") != "permission":
+    tool = record.tool_name
+    if not tool or record.kind != "permission":
         return None
-    tool_input = _dict(record.get("tool_input"))
+    tool_input = _dict(record.tool_input)
     if tool in FILE_TOOLS:
-        return diff_detail(tool, tool_input) or {"kind": "raw"}
+        return diff_detail(tool, tool_input) or RawDetail()
     if tool == PLAN_TOOL:
         return plan_detail(tool_input)
     if tool.startswith("mcp__") and tool.count("__") >= 2:
         server, name = tool[5:].split("__", 1)
-        return {"kind": "mcp", "server": server, "tool": name, "arguments": tool_input}
+        return McpDetail(server=server, tool=name, arguments=tool_input)
     if tool in ("WebFetch", "WebSearch"):
-        return {"kind": "web", "url": _str(tool_input.get("url")), "query": _str(tool_input.get("query"))}
+        return WebDetail(url=_str(tool_input.get("url")), query=_str(tool_input.get("query")))
     if tool == "Bash":
         return None  # the command is the summary, shown whole
-    return {"kind": "raw"}
+    return RawDetail()
 
 
 # ---- "don't ask again": what each suggestion grants -----------------------------------------------
@@ -158,8 +160,8 @@ _MODES = {"acceptEdits": "accept edits mode", "bypassPermissions": "bypass permi
           "default": "ask each time", "plan": "plan mode"}
 
 
-def suggestion(index: int, item: Any) -> dict[str, Any]:
-    """One of `permission_suggestions` as {index, kind, label}: the label says what it grants."""
+def suggestion(index: int, item: Any) -> Suggestion:
+    """One of `permission_suggestions` in words: the label says what it grants."""
     entry = _dict(item)
     kind = entry.get("type")
     where = _DESTINATIONS.get(str(entry.get("destination")), "")
@@ -168,21 +170,21 @@ def suggestion(index: int, item: Any) -> dict[str, Any]:
         names = [f"{r.get('toolName')}({r['ruleContent']})" if r.get("ruleContent") else str(r.get("toolName"))
                  for r in rules]
         verb = {"deny": "deny ", "ask": "always ask for "}.get(str(entry.get("behavior")), "")
-        return {"index": index, "kind": "rule", "label": _join(verb + ", ".join(names), where)}
+        return Suggestion(index=index, kind="rule", label=_join(verb + ", ".join(names), where))
     if kind == "addDirectories":
         dirs = ", ".join(str(d) for d in _list(entry.get("directories")))
-        return {"index": index, "kind": "directory", "label": _join(f"access to {dirs}", where)}
+        return Suggestion(index=index, kind="directory", label=_join(f"access to {dirs}", where))
     if kind == "setMode":
         mode = str(entry.get("mode", ""))
-        return {"index": index, "kind": "mode", "label": _join(_MODES.get(mode, f"{mode} mode"), where)}
-    return {"index": index, "kind": "other", "label": str(kind or "a permission change")}
+        return Suggestion(index=index, kind="mode", label=_join(_MODES.get(mode, f"{mode} mode"), where))
+    return Suggestion(index=index, kind="other", label=str(kind or "a permission change"))
 
 
 def _join(what: str, where: str) -> str:
     return f"{what} {where}" if where else what
 
 
-def suggestions_of(suggestions: Any) -> list[dict[str, Any]]:
+def suggestions_of(suggestions: Any) -> list[Suggestion]:
     """Every permission suggestion, said in words."""
     return [suggestion(i, item) for i, item in enumerate(suggestions)] if isinstance(suggestions, list) else []
 
@@ -225,13 +227,13 @@ def joined_answers(tool_input: Any, answers: Any) -> dict[str, str]:
 PLAN_MODES = {"auto": "acceptEdits", "manual": "default"}
 
 
-def plan_decision(record: dict[str, Any], mode: str, message: str | None) -> dict[str, Any]:
-    """The hook's decision for a plan approval: allow with the input unchanged (Claude Code ignores an
-    ExitPlanMode allow without `updatedInput`) and the mode to leave plan mode in; or, for keep, deny
-    with the person's feedback (Claude stays in plan mode)."""
+def plan_decision(tool_input: dict[str, Any] | None, mode: str, message: str | None) -> dict[str, Any]:
+    """The hook's decision for a plan approval (Claude Code's JSON): allow with the call's `tool_input`
+    unchanged (Claude Code ignores an ExitPlanMode allow without `updatedInput`) and the mode to leave plan
+    mode in; or, for keep, deny with the person's feedback (Claude stays in plan mode)."""
     if mode == "keep":
         return {"behavior": "deny", "message": message or "Keep planning (from Piko Orchestra)."}
-    return {"behavior": "allow", "updatedInput": record.get("tool_input") or {},
+    return {"behavior": "allow", "updatedInput": tool_input or {},
             "updatedPermissions": [{"type": "setMode", "mode": PLAN_MODES[mode], "destination": "session"}]}
 
 

@@ -73,15 +73,15 @@ def fields_of(schema: Any) -> list[dict[str, Any]]:
     return [field_of(str(name), value, name in required) for name, value in list(properties.items())[:MAX_FIELDS]]
 
 
-def detail_of(record: dict[str, Any]) -> dict[str, Any]:
-    """The `detail` of an elicitation request: the MCP server, the message, the mode, the URL (mode
-    "url") and the form's fields, from the Elicitation event (its extra fields)."""
-    extra = _dict(record.get("extra"))
+def detail_of(message: str | None, extra: dict[str, Any]) -> dict[str, Any]:
+    """The `detail` of an elicitation request (models.ElicitationDetail, as JSON): the MCP server, the
+    message, the mode, the URL (mode "url") and the form's fields, from the Elicitation event (its message
+    and its extra fields)."""
     mode = extra.get("mode")
     return {
         "kind": "elicitation",
         "server": _str(extra.get("mcp_server_name")) or "",
-        "message": _str(record.get("message")) or "",
+        "message": message or "",
         "mode": mode if mode in ("form", "url") else "form",
         "url": _str(extra.get("url")),
         "elicitation_id": _str(extra.get("elicitation_id")),

@@ -136,8 +136,12 @@ class Suggestion(msgspec.Struct, kw_only=True):
     label: str
 
 
-class Record(msgspec.Struct, kw_only=True):
-    """A request: what an agent asks a person, pending until answered, dismissed, or its session moves on."""
+class Record(msgspec.Struct, kw_only=True, frozen=True):
+    """A request: what an agent asks a person, pending until answered, dismissed, or its session moves on.
+
+    The server holds each request as one of these (frozen: a change is a new value, made with
+    `msgspec.structs.replace` by server/lifecycle.py), and encodes it only where it leaves: HTTP answers,
+    WebSocket messages, store rows."""
 
     id: str
     status: Status
@@ -179,7 +183,7 @@ class Record(msgspec.Struct, kw_only=True):
 SessionState = Literal["working", "waiting", "idle", "ended"]
 
 
-class FleetSession(msgspec.Struct, kw_only=True):
+class FleetSession(msgspec.Struct, kw_only=True, frozen=True):
     """One Claude Code session the server heard from (server/fleet_rules.py keeps it up to date)."""
 
     session_id: str
@@ -202,7 +206,7 @@ class FleetSession(msgspec.Struct, kw_only=True):
     ended_via: str | None = None  # event:SessionEnd, pane_gone, pane_dead or claude_gone
 
 
-class TimelineEntry(msgspec.Struct, kw_only=True):
+class TimelineEntry(msgspec.Struct, kw_only=True, frozen=True):
     """One step of a session's audit trail: a hook event, a request made, or how it was answered."""
 
     at: str
@@ -419,6 +423,8 @@ class Presence(msgspec.Struct, tag_field="type", tag="presence", kw_only=True):
 ServerMessage = Snapshot | Created | Updated | Resolved | Dismissed | SessionChanged | Pong
 ClientMessage = Ping | Presence
 ChangeKind = Literal["created", "updated", "resolved", "dismissed"]
+CHANGE_MESSAGES: dict[ChangeKind, type[Created | Updated | Resolved | Dismissed]] = {
+    "created": Created, "updated": Updated, "resolved": Resolved, "dismissed": Dismissed}
 
 
 def api_schema() -> dict[str, Any]:

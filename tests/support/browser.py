@@ -76,6 +76,11 @@ def login(page: Any, server: Any) -> Any:
     return page
 
 
+def stored_session(page: Any) -> str:
+    """The browser session the page keeps (in localStorage, where only its own origin can read it)."""
+    return page.evaluate("() => localStorage.getItem('piko.orchestra.session')")
+
+
 @pytest.fixture
 def shot(request: pytest.FixtureRequest) -> Callable[..., Path]:
     def take(page: Any, suffix: str = "", **kw: Any) -> Path:

@@ -12,6 +12,8 @@ from pathlib import Path
 from tests.conftest import hook_payload
 from tests.support.server import PikoServer
 
+PIKO_SCRIPT = Path(sys.executable).parent / "piko"
+
 # What the hook must never import: the server stack, the CLI's, and the standard library's slow modules.
 HEAVY_MODULES = frozenset({
     "starlette", "uvicorn", "click", "questionary", "prompt_toolkit", "httpx", "http", "asyncio", "sqlite3",
@@ -47,3 +49,27 @@ def waiting_hook(server: PikoServer, home: Path, payload: str = "PermissionReque
         time.sleep(0.05)
     hook.kill()
     raise AssertionError("the hook never started waiting")
+
+
+def notify(stdin: bytes | str | dict, env: dict[str, str], *args: str, script: bool = False,
+           cwd: Path | None = None, timeout: float = 10) -> tuple[subprocess.CompletedProcess, float]:
+    """Run `piko cc notify` (as `python -m piko`, or the installed `piko` script) on `stdin`: its result and
+    how long it took."""
+    data = (json.dumps(stdin).encode() if isinstance(stdin, dict)
+            else stdin.encode() if isinstance(stdin, str) else stdin)
+    command = [str(PIKO_SCRIPT)] if script else [sys.executable, "-m", "piko"]
+    started = time.monotonic()
+    result = subprocess.run([*command, "cc", "notify", *args], input=data, env=env, cwd=cwd,
+                            capture_output=True, timeout=timeout)
+    return result, time.monotonic() - started
+
+
+def finish(hook: subprocess.Popen, timeout: float = 5) -> bytes:
+    """What a waiting hook printed, once it has ended (with 0, within `timeout`; killed otherwise)."""
+    try:
+        assert hook.wait(timeout=timeout) == 0
+        return hook.stdout.read()
+    finally:
+        if hook.poll() is None:
+            hook.kill()
+            hook.wait()

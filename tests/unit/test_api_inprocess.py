@@ -164,7 +164,7 @@ async def test_a_failed_write_is_503_and_changes_nothing(api: httpx.AsyncClient,
     assert r.status_code == 503 and r.json()["code"] == "store_failed"
     assert [p["id"] for p in (await api.get("/api/orchestra/notifications")).json()["notifications"]] == [record["id"]]
     stored = app.parts.store.get(record["id"])
-    assert stored is not None and stored["status"] == "pending"
+    assert stored is not None and stored.status == "pending"
 
 
 async def test_history_parameters_are_ascii_digits(api: httpx.AsyncClient) -> None:

@@ -11,10 +11,12 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
+from msgspec.structs import replace
 
 from piko import claude, dialogs, models
-from piko.models import Answers, Decision, PlanChoice
+from piko.models import Answers, Decision, HookEvent, PlanChoice, Record
 from piko.server import lifecycle
+from tests.support.records import record as make_record
 from tests.unit.conftest import FIXTURES, FakePane, screen
 
 STAMP = "2026-01-01T00:00:00.000Z"
@@ -27,8 +29,15 @@ TWO_QUESTIONS = {"questions": [
      "options": [{"label": "PostgreSQL", "description": ""}, {"label": "SQLite", "description": ""}]}]}
 
 
-def permission(tool: str, tool_input: dict[str, Any]) -> dict[str, Any]:
-    return {"kind": "permission", "tool_name": tool, "tool_input": tool_input}
+def permission(tool: str, tool_input: dict[str, Any]) -> Record:
+    return make_record(kind="permission", tool_name=tool, tool_input=tool_input)
+
+
+def detail_of(record: Record) -> Any:
+    """dialogs.detail_of, typed (a models.Detail), as the wire has it."""
+    detail = dialogs.detail_of(record)
+    assert detail is None or isinstance(detail, models.Detail)
+    return msgspec.to_builtins(detail)
 
 
 # ---- detail: file changes as a diff -----------------------------------------------------------------
@@ -36,7 +45,7 @@ def permission(tool: str, tool_input: dict[str, Any]) -> dict[str, Any]:
 def test_an_edit_is_a_diff_with_three_lines_of_context_from_disk(tmp_path: Path) -> None:
     path = tmp_path / "app.py"
     path.write_text("".join(f"line {i}\n" for i in range(1, 21)))
-    detail = dialogs.detail_of(permission("Edit", {"file_path": str(path), "old_string": "line 10\n",
+    detail = detail_of(permission("Edit", {"file_path": str(path), "old_string": "line 10\n",
                                                    "new_string": "line ten\n"}))
     assert detail is not None and detail["kind"] == "diff"
     assert (detail["added"], detail["removed"], detail["new_file"], detail["folded"]) == (1, 1, False, False)
@@ -50,14 +59,14 @@ def test_a_multiedit_applies_its_edits_in_order(tmp_path: Path) -> None:
     path = tmp_path / "a.txt"
     path.write_text("alpha\nbeta\ngamma\n")
     edits = [{"old_string": "alpha", "new_string": "ALPHA"}, {"old_string": "ALPHA\nbeta", "new_string": "AB"}]
-    detail = dialogs.detail_of(permission("MultiEdit", {"file_path": str(path), "edits": edits}))
+    detail = detail_of(permission("MultiEdit", {"file_path": str(path), "edits": edits}))
     assert detail is not None
     assert [line for line in detail["unified"].splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")] \
         == ["-alpha", "-beta", "+AB"]
 
 
 def test_a_new_file_is_all_added_lines(tmp_path: Path) -> None:
-    detail = dialogs.detail_of(permission("Write", {"file_path": str(tmp_path / "new.txt"), "content": "a\nb\n"}))
+    detail = detail_of(permission("Write", {"file_path": str(tmp_path / "new.txt"), "content": "a\nb\n"}))
     assert detail is not None
     assert (detail["new_file"], detail["added"], detail["removed"]) == (True, 2, 0)
     assert detail["unified"].startswith("--- /dev/null\n")
@@ -66,14 +75,14 @@ def test_a_new_file_is_all_added_lines(tmp_path: Path) -> None:
 def test_an_edit_whose_text_is_not_in_the_file_shows_the_edit_alone(tmp_path: Path) -> None:
     path = tmp_path / "a.txt"
     path.write_text("something else\n")
-    detail = dialogs.detail_of(permission("Edit", {"file_path": str(path), "old_string": "x", "new_string": "y"}))
+    detail = detail_of(permission("Edit", {"file_path": str(path), "old_string": "x", "new_string": "y"}))
     assert detail is not None and (detail["added"], detail["removed"]) == (1, 1)
     assert "something else" not in detail["unified"]
 
 
 def test_a_large_diff_is_folded_with_its_size(tmp_path: Path) -> None:
     content = "".join(f"row {i}\n" for i in range(1000))
-    detail = dialogs.detail_of(permission("Write", {"file_path": str(tmp_path / "big.txt"), "content": content}))
+    detail = detail_of(permission("Write", {"file_path": str(tmp_path / "big.txt"), "content": content}))
     assert detail is not None and detail["folded"] is True
     assert detail["size"] == 1003 and detail["added"] == 1000
     assert len(detail["unified"].splitlines()) == dialogs.FOLD_LINES
@@ -91,7 +100,7 @@ def test_a_symlink_into_proc_and_a_fifo_are_not_read(tmp_path: Path) -> None:
     os.mkfifo(fifo)
     assert dialogs.read_text(str(link)) is None
     assert dialogs.read_text(str(fifo)) is None  # a FIFO would block a plain open
-    detail = dialogs.detail_of(permission("Edit", {"file_path": str(link), "old_string": "A", "new_string": "B"}))
+    detail = detail_of(permission("Edit", {"file_path": str(link), "old_string": "A", "new_string": "B"}))
     assert detail is not None and "PATH=" not in detail["unified"]
 
 
@@ -109,29 +118,29 @@ def test_a_file_too_large_or_not_text_gives_no_context(tmp_path: Path) -> None:
 def test_a_plan_comes_from_its_input_or_its_file(tmp_path: Path) -> None:
     plan = tmp_path / "plan-x.md"
     plan.write_text("# Plan\n\n1. Do it\n")
-    given = dialogs.detail_of(permission("ExitPlanMode", {"plan": "# P", "planFilePath": str(plan)}))
+    given = detail_of(permission("ExitPlanMode", {"plan": "# P", "planFilePath": str(plan)}))
     assert given == {"kind": "plan", "markdown": "# P", "source": "tool_input", "path": str(plan)}
-    from_file = dialogs.detail_of(permission("ExitPlanMode", {"planFilePath": str(plan)}))
+    from_file = detail_of(permission("ExitPlanMode", {"planFilePath": str(plan)}))
     assert from_file == {"kind": "plan", "markdown": "# Plan\n\n1. Do it\n", "source": "file", "path": str(plan)}
     # 2.1.328 with no plan file written: tool_input is {}
-    assert dialogs.detail_of(permission("ExitPlanMode", {})) == {
+    assert detail_of(permission("ExitPlanMode", {})) == {
         "kind": "plan", "markdown": "", "source": "file", "path": None}
     # a planFilePath that is not a Markdown file is not read
-    assert dialogs.detail_of(permission("ExitPlanMode", {"planFilePath": "/etc/passwd"}))["markdown"] == ""
+    assert detail_of(permission("ExitPlanMode", {"planFilePath": "/etc/passwd"}))["markdown"] == ""
 
 
 def test_mcp_web_raw_and_none() -> None:
-    assert dialogs.detail_of(permission("mcp__notes__add_note", {"title": "t", "tags": ["a"]})) == {
+    assert detail_of(permission("mcp__notes__add_note", {"title": "t", "tags": ["a"]})) == {
         "kind": "mcp", "server": "notes", "tool": "add_note", "arguments": {"title": "t", "tags": ["a"]}}
-    assert dialogs.detail_of(permission("mcp__srv__a__b", {}))["tool"] == "a__b"
-    assert dialogs.detail_of(permission("WebFetch", {"url": "https://x.test", "prompt": "p"})) == {
+    assert detail_of(permission("mcp__srv__a__b", {}))["tool"] == "a__b"
+    assert detail_of(permission("WebFetch", {"url": "https://x.test", "prompt": "p"})) == {
         "kind": "web", "url": "https://x.test", "query": None}
-    assert dialogs.detail_of(permission("WebSearch", {"query": "piko"})) == {"kind": "web", "url": None,
+    assert detail_of(permission("WebSearch", {"query": "piko"})) == {"kind": "web", "url": None,
                                                                            "query": "piko"}
-    assert dialogs.detail_of(permission("Frobnicate", {"x": 1})) == {"kind": "raw"}
-    assert dialogs.detail_of(permission("Bash", {"command": "ls"})) is None
-    assert dialogs.detail_of({"kind": "question", "tool_name": "AskUserQuestion", "tool_input": {}}) is None
-    assert dialogs.detail_of({"kind": "idle"}) is None
+    assert detail_of(permission("Frobnicate", {"x": 1})) == {"kind": "raw"}
+    assert detail_of(permission("Bash", {"command": "ls"})) is None
+    assert detail_of(make_record(kind="question", tool_name="AskUserQuestion", tool_input={})) is None
+    assert detail_of(make_record(kind="idle")) is None
     for detail in ({"kind": "raw"}, {"kind": "web", "url": None, "query": "q"}):
         msgspec.convert(detail, models.Detail)
 
@@ -147,7 +156,7 @@ def test_each_suggestion_says_what_it_grants() -> None:
         {"type": "addRules", "rules": [{"toolName": "WebFetch"}], "behavior": "allow",
          "destination": "localSettings"},
         {"type": "somethingNew"}, "not a dict"]
-    assert dialogs.suggestions_of(suggestions) == [
+    assert msgspec.to_builtins(dialogs.suggestions_of(suggestions)) == [
         {"index": 0, "kind": "rule", "label": "Bash(npm test:*) for this session"},
         {"index": 1, "kind": "directory", "label": "access to /tmp for this session"},
         {"index": 2, "kind": "mode", "label": "accept edits mode for this session"},
@@ -179,27 +188,27 @@ def test_bad_answers_say_what_is_wrong(answers: Any, says: str) -> None:
 
 
 def test_plan_choices_become_the_mode_change_or_feedback() -> None:
-    record = {"tool_name": "ExitPlanMode", "tool_input": {"plan": "# P", "planFilePath": "/h/.claude/plans/p.md"}}
+    record = make_record(tool_name="ExitPlanMode", tool_input={"plan": "# P", "planFilePath": "/h/.claude/plans/p.md"})
 
     def decision(answer: Decision | PlanChoice | Answers) -> dict[str, Any]:
         out: dict[str, Any] = claude.hook_decision(record, answer)["hookSpecificOutput"]["decision"]
         return out
 
     assert decision(PlanChoice(plan="auto")) == {
-        "behavior": "allow", "updatedInput": record["tool_input"],
+        "behavior": "allow", "updatedInput": record.tool_input,
         "updatedPermissions": [{"type": "setMode", "mode": "acceptEdits", "destination": "session"}]}
     assert decision(PlanChoice(plan="manual"))["updatedPermissions"][0]["mode"] == "default"
     assert decision(PlanChoice(plan="keep", message="add tests first")) == {
         "behavior": "deny", "message": "add tests first"}
-    assert claude.summary_of({"kind": "permission", **record}) == "# P"
+    assert claude.summary_of(record) == "# P"
     # a plain allow of a plan carries its input too: Claude Code ignores an ExitPlanMode allow without it
-    assert decision(Decision(decision="allow"))["updatedInput"] == record["tool_input"]
+    assert decision(Decision(decision="allow"))["updatedInput"] == record.tool_input
 
 
 def test_always_grants_only_the_chosen_suggestions() -> None:
     suggestions = [{"type": "addDirectories", "directories": ["/tmp"], "destination": "session"},
                    {"type": "setMode", "mode": "acceptEdits", "destination": "session"}]
-    record = {"tool_name": "Bash", "tool_input": {"command": "ls"}, "permission_suggestions": suggestions}
+    record = make_record(tool_name="Bash", tool_input={"command": "ls"}, permission_suggestions=suggestions)
     chosen = claude.hook_decision(record, Decision(decision="always", suggestions=(1,)))
     assert chosen["hookSpecificOutput"]["decision"]["updatedPermissions"] == [suggestions[1]]
     every = claude.hook_decision(record, Decision(decision="always"))
@@ -215,7 +224,7 @@ def test_plan_keys_on_the_plan_screens() -> None:
 
 # ---- the late plan Notification -------------------------------------------------------------------
 
-def _event(name: str, **changes: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+def _event(name: str, **changes: Any) -> tuple[HookEvent, dict[str, Any]]:
     body = json.loads((FIXTURES / "hooks" / f"{name}.json").read_text())
     body.update(changes)
     return claude.normalize_event(body)
@@ -225,17 +234,17 @@ def test_the_plan_notification_after_an_answer_from_piko_asks_nothing() -> None:
     fields, extra = _event("PermissionRequest-Bash", tool_name="ExitPlanMode", tool_input={})
     created = lifecycle.apply_event(fields, extra, None, new_id="p1", stamp=STAMP)
     assert isinstance(created, lifecycle.Create)
-    plan = {**created.record, "status": "resolved", "resolved_via": "hook"}
+    plan = replace(created.record, status="resolved", resolved_via="hook")
     late, late_extra = _event("Notification-permission_prompt",
                               message="Claude Code needs your approval for the plan")
     # the plan was answered from Piko, and Claude's turn went on (idle) or nothing is pending
-    idle = {"kind": "idle", "id": "i1"}
+    idle = make_record(kind="idle", id="i1")
     for current in (None, idle):
         change = lifecycle.apply_event(late, late_extra, current, new_id="n1", stamp=STAMP, answered=plan)
         assert isinstance(change, lifecycle.Ignore), change
     # still pending: it enriches the plan request (no second request)
     pending = lifecycle.apply_event(late, late_extra, created.record, new_id="n1", stamp=STAMP, answered=None)
-    assert isinstance(pending, lifecycle.Enrich) and pending.record["id"] == "p1"
+    assert isinstance(pending, lifecycle.Enrich) and pending.record.id == "p1"
     # nothing answered from Piko: a permission Notification alone is still a request
     assert isinstance(lifecycle.apply_event(late, late_extra, None, new_id="n1", stamp=STAMP), lifecycle.Create)
 
@@ -335,7 +344,7 @@ async def test_some_suggestions_cannot_be_granted_by_keys(api: httpx.AsyncClient
 ])
 def test_fields_of_the_wrong_shape_give_a_detail_not_an_error(tool_input: dict[str, Any], suggestions: Any) -> None:
     for tool in ("Edit", "MultiEdit", "Write", "NotebookEdit", "ExitPlanMode", "mcp__a__b", "WebFetch", "X"):
-        detail = dialogs.detail_of(permission(tool, tool_input))
+        detail = detail_of(permission(tool, tool_input))
         msgspec.convert(detail, models.Detail | None)
     labels = dialogs.suggestions_of(suggestions)
     msgspec.convert(labels, list[models.Suggestion])

@@ -29,21 +29,27 @@ def hook(name: str, **changes: Any) -> dict[str, Any]:
     return body
 
 
-def apply(name: str, current: dict[str, Any] | None = None, **changes: Any) -> lifecycle.Change:
+def apply(name: str, current: models.Record | None = None, **changes: Any) -> lifecycle.Change:
     fields, extra = claude.normalize_event(hook(name, **changes))
     return lifecycle.apply_event(fields, extra, current, new_id="abc123abc123", stamp=STAMP)
 
 
-def pending_elicitation() -> dict[str, Any]:
+def pending_elicitation() -> models.Record:
     change = apply("Elicitation")
     assert isinstance(change, Create)
     return change.record
 
 
+def form_fields() -> list[dict[str, Any]]:
+    """The form's fields as the wire has them."""
+    wire: list[dict[str, Any]] = msgspec.to_builtins(pending_elicitation())["detail"]["fields"]
+    return wire
+
+
 # ---- the form --------------------------------------------------------------------------------------
 
 def test_the_request_names_the_server_the_message_and_the_forms_fields() -> None:
-    record = pending_elicitation()
+    record = msgspec.to_builtins(pending_elicitation())
     assert record["kind"] == "elicitation" and record["summary"] == "Tell me about you"
     msgspec.convert(record, models.Record)  # the wire matches the model
     detail = record["detail"]
@@ -82,13 +88,13 @@ def test_titled_choices_and_unknown_types_are_read_too() -> None:
     (["Ann"], "content is an object"),
 ])
 def test_content_that_does_not_fit_the_form_is_refused_with_a_sentence(content: Any, sentence: str) -> None:
-    fields = pending_elicitation()["detail"]["fields"]
+    fields = form_fields()
     with pytest.raises(ValueError, match=sentence.replace("(", r"\(").replace(")", r"\)")):
         elicitation.check_content(fields, content)
 
 
 def test_content_that_fits_is_kept_as_given_and_optional_fields_may_be_left_out() -> None:
-    fields = pending_elicitation()["detail"]["fields"]
+    fields = form_fields()
     assert elicitation.check_content(fields, GOOD) == GOOD
     assert elicitation.check_content(fields, {"name": "Bo", "color": "red", "count": 4.0}) == \
         {"name": "Bo", "color": "red", "count": 4}
@@ -97,7 +103,7 @@ def test_content_that_fits_is_kept_as_given_and_optional_fields_may_be_left_out(
 
 
 def test_command_line_values_take_the_fields_type() -> None:
-    fields = {f["name"]: f for f in pending_elicitation()["detail"]["fields"]}
+    fields = {f["name"]: f for f in form_fields()}
     assert elicitation.parse_text(fields["urgent"], "yes") is True
     assert elicitation.parse_text(fields["count"], "7") == 7
     assert elicitation.parse_text(fields["color"], "Green") == "green"  # a choice's label names it
@@ -124,7 +130,7 @@ def test_its_own_notification_and_the_ones_after_it_create_nothing() -> None:
         assert isinstance(apply("Notification-idle_prompt", None, notification_type=told), Ignore)
     # Without a pending elicitation (the hook not installed), the dialog's Notification is a notice.
     change = apply("Notification-idle_prompt", None, notification_type="elicitation_dialog")
-    assert isinstance(change, Create) and change.record["kind"] == "notice"
+    assert isinstance(change, Create) and change.record.kind == "notice"
 
 
 def test_elicitation_result_resolves_an_elicitation_only() -> None:
@@ -164,7 +170,7 @@ async def test_an_answer_goes_to_the_waiting_hook_as_its_output(app: App, api: h
     assert answer["action"] == "created" and answer["wait_key"]  # its hook may wait
     record = answer["notification"]
     orchestra = app.state.parts.orchestra
-    future = await orchestra.attach_hook(orchestra.get(record["id"]))
+    future = await orchestra.attach_hook(record["id"])
     respond = asyncio.create_task(api.post("/api/orchestra/respond", json={
         "notification_id": record["id"], "elicitation": {"action": "accept", "content": GOOD}}))
     output = await asyncio.wait_for(future, 5)
@@ -179,7 +185,7 @@ async def test_an_answer_goes_to_the_waiting_hook_as_its_output(app: App, api: h
 async def test_decline_reaches_the_hook_without_content(app: App, api: httpx.AsyncClient) -> None:
     record = (await notify(api, "Elicitation", **PANE))["notification"]
     orchestra = app.state.parts.orchestra
-    future = await orchestra.attach_hook(orchestra.get(record["id"]))
+    future = await orchestra.attach_hook(record["id"])
     respond = asyncio.create_task(api.post("/api/orchestra/respond", json={
         "notification_id": record["id"], "elicitation": {"action": "decline"}}))
     assert await asyncio.wait_for(future, 5) == {

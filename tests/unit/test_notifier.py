@@ -9,13 +9,15 @@ import sqlite3
 import threading
 
 import pytest
+from msgspec.structs import replace
 
 from piko.server.notify_rules import Schedule
 from piko.server.store import Inline
 from piko.server.targets import Notifier, Targets
+from tests.support.records import record
 
-RECORD = {"id": "r1", "project_name": "shop", "env_name": "auth", "tool_name": "Bash", "summary": "make deploy",
-          "kind": "permission", "status": "pending"}
+RECORD = record(id="r1", project_name="shop", env_name="auth", tool_name="Bash", summary="make deploy",
+                kind="permission", status="pending")
 
 
 async def notifier(send, pending: set[str]) -> Notifier:
@@ -61,8 +63,8 @@ async def test_the_sender_gets_the_message_and_an_answered_request_is_left_out()
     one.observe("created", RECORD)
     await until(lambda: len(sent) == 1)
     pending.discard("r2")  # resolved, though its "resolved" change was not seen (yet)
-    one.observe("created", {**RECORD, "id": "r2"})
-    one.observe("created", {**RECORD, "id": "r3", "project_name": "web"})
+    one.observe("created", replace(RECORD, id="r2"))
+    one.observe("created", replace(RECORD, id="r3", project_name="web"))
     pending.add("r3")
     await until(lambda: len(sent) == 2)
     task.cancel()

@@ -4,6 +4,7 @@ rate limit, backoff, privacy of the text."""
 from __future__ import annotations
 
 from piko.server.notify_rules import Ask, Schedule, ask_of, compose
+from tests.support.records import record
 
 
 def ask(n: int, place: str = "shop/auth") -> Ask:
@@ -116,16 +117,16 @@ def test_a_removed_target_gets_nothing_more() -> None:
 
 
 def test_without_content_a_message_says_only_where() -> None:
-    one = ask_of({"id": "a", "project_name": "shop", "env_name": "auth", "tool_name": "Bash",
-                  "summary": "curl https://x.example/?key=hunter2", "kind": "permission"})
+    one = ask_of(record(id="a", project_name="shop", env_name="auth", tool_name="Bash",
+                        summary="curl https://x.example/?key=hunter2", kind="permission"))
     assert compose([one], content=False) == ("Claude needs you", "Claude needs you in shop/auth")
     title, body = compose([one, ask(2, "web/main")], content=False)
     assert "hunter2" not in title + body and "Bash" not in body and "rm -rf" not in body
 
 
 def test_with_content_a_message_names_the_tool_and_the_command() -> None:
-    one = ask_of({"id": "a", "project_name": "shop", "env_name": "auth", "tool_name": "Bash",
-                  "summary": "make deploy", "kind": "permission"})
+    one = ask_of(record(id="a", project_name="shop", env_name="auth", tool_name="Bash", summary="make deploy",
+                        kind="permission"))
     assert compose([one], content=True)[1] == "Claude needs you in shop/auth: Bash: make deploy"
     body = compose([one, ask(2, "web/main")], content=True)[1]
     assert body == "2 agents need you: shop/auth (Bash: make deploy), web/main (Bash: rm -rf /tmp/secret-2)"
@@ -134,4 +135,4 @@ def test_with_content_a_message_names_the_tool_and_the_command() -> None:
 def test_a_long_summary_names_the_first_requests_and_counts_the_rest() -> None:
     body = compose([ask(n, f"p{n}") for n in range(12)], content=False)[1]
     assert body.startswith("12 agents need you: p0, p1") and body.endswith("p7, and 4 more")
-    assert compose([ask_of({"id": "x", "kind": "idle"})], content=False)[1] == "Claude needs you"
+    assert compose([ask_of(record(id="x", kind="idle"))], content=False)[1] == "Claude needs you"

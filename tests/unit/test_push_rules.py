@@ -6,9 +6,10 @@ import pytest
 
 from piko.server.errors import ApiRefusal
 from piko.server.push import check_subscription, payload
+from tests.support.records import record
 
-PERMISSION = {"id": "r1", "kind": "permission", "project_name": None, "cwd": "/home/dev/shop/", "tool_name": "Bash",
-              "summary": "rm -rf build " + "x" * 400, "options": [{"key": "1", "label": "Yes", "decision": "allow"}]}
+PERMISSION = record(id="r1", kind="permission", project_name=None, cwd="/home/dev/shop/", tool_name="Bash",
+                    summary="rm -rf build " + "x" * 400, options=[{"key": "1", "label": "Yes", "decision": "allow"}])
 
 
 def test_without_opting_in_a_push_names_only_the_project():
@@ -24,7 +25,7 @@ def test_opted_in_it_carries_the_tool_and_command_cut_to_fit_a_push():
 
 def test_allow_and_deny_only_where_a_decision_can_be_given():
     assert payload(PERMISSION, False)["actions"] == ["allow", "deny", "open"]
-    idle = {"id": "r2", "kind": "idle", "tmux_session": "api-fix", "options": []}
+    idle = record(id="r2", kind="idle", tmux_session="api-fix", options=[])
     assert payload(idle, False)["actions"] == ["open"]
     assert payload(idle, False)["title"] == "Claude needs you in api-fix"
 

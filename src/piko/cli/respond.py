@@ -189,7 +189,7 @@ def ambiguous(prefix: str, records: list[dict[str, Any]]) -> NoReturn:
 
 
 def already(record: dict[str, Any]) -> NoReturn:
-    how = record.get("resolution") or claude.resolution_of(record) or ""
+    how = record.get("resolution") or claude.resolution(record.get("status"), record.get("resolved_via")) or ""
     when = f" {age(record.get('resolved_at'))} ago" if record.get("resolved_at") else ""
     fail(f"request {record['id']} was already {record['status']}{when}: {how.rstrip('.')}; nothing was sent")
 
@@ -286,7 +286,9 @@ def summary(record: dict[str, Any]) -> str:
     """One line, hidden characters (bidi, zero-width, controls) shown as marks such as ⟨U+202E⟩."""
     text = record.get("summary")
     if not isinstance(text, str):  # from a server older than the record's summary
-        text = claude.summary_of(record)
+        text = claude.summary(kind=record.get("kind"), tool_name=record.get("tool_name"),
+                              tool_input=record.get("tool_input"), cwd=record.get("cwd"),
+                              message=record.get("message"), title=record.get("title"))
     return " ".join(claude.reveal(text or record.get("message") or "").split())
 
 

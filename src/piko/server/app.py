@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -24,7 +25,7 @@ from starlette.websockets import WebSocket
 
 from piko import __version__
 from piko.channel import server_proof
-from piko.models import api_schema
+from piko.models import AnsweredBy, api_schema
 from piko.server import auth, targets
 from piko.server.body import read_json
 from piko.server.delivery import Panes
@@ -52,8 +53,19 @@ NO_CACHE = {"cache-control": "no-store"}
 NONCE_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_")
 
 
+_encoder = msgspec.json.Encoder()
+
+
+class Encoded(JSONResponse):
+    """JSON of models' values (a models.Record, or builtins holding some), encoded by msgspec: the edge
+    where a record leaves the server as the wire has it."""
+
+    def render(self, content: Any) -> bytes:
+        return _encoder.encode(content)
+
+
 def error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": message, "code": code, **extra}, status_code=status)
+    return Encoded({"error": message, "code": code, **extra}, status_code=status)
 
 
 StartupStep = Callable[[Any], Awaitable["asyncio.Task[None] | None"]]
@@ -100,41 +112,41 @@ async def hello(request: Request) -> Response:
 async def notify(request: Request) -> Response:
     the = parts(request)
     answer = await the.orchestra.ingest_once(await read_json(request))
-    record = answer.get("notification")
-    if answer["action"] == "created" and record and record["hook_event_name"] in WAIT_EVENTS:
-        answer = {**answer, "wait_key": await the.wait_keys.issue(record["id"])}  # for the hook that asked, only
-    return JSONResponse(answer)
+    record = answer.notification
+    if answer.action == "created" and record and record.hook_event_name in WAIT_EVENTS:
+        answer.wait_key = await the.wait_keys.issue(record.id)  # for the hook that asked, only
+    return Encoded(answer)
 
 
 async def list_requests(request: Request) -> Response:
     the = parts(request)
     status = request.query_params.get("status", "pending")
     if status == "pending":
-        return JSONResponse({"notifications": list(the.orchestra.pending.values())})
+        return Encoded({"notifications": list(the.orchestra.pending.values())})
     if status not in ("all", "resolved", "dismissed"):
         raise ApiRefusal(400, "bad_request", "status must be pending, all, resolved or dismissed")
     limit = _int_param(request, "limit", 100, 1, HISTORY_LIMIT)
     before = _int_param(request, "before", None, 1, None)
     records, next_before = the.store.history(None if status == "all" else status, limit or 100, before)
-    return JSONResponse({"notifications": records, "next_before": next_before})
+    return Encoded({"notifications": records, "next_before": next_before})
 
 
 async def one_request(request: Request) -> Response:
-    return JSONResponse(parts(request).orchestra.get(request.path_params["id"]))
+    return Encoded(parts(request).orchestra.get(request.path_params["id"]))
 
 
 async def dismiss(request: Request) -> Response:
     answered_by.set(client_of(request))  # for the session's audit trail (server/fleet.py)
     record = await parts(request).orchestra.dismiss(request.path_params["id"])
-    return JSONResponse({"ok": True, "notification": record})
+    return Encoded({"ok": True, "notification": record})
 
 
 async def respond(request: Request) -> Response:
     session = browser_session(request.scope)  # the guard's: None for the token holder
-    by = {"kind": "cli", "id": None, "name": None} if session is None else \
-        {"kind": session.kind, "id": session.id, "name": session.name or None}
+    by = AnsweredBy(kind="cli") if session is None else \
+        AnsweredBy(kind="device" if session.kind == "device" else "browser", id=session.id, name=session.name or None)
     answered_by.set(client_of(request))  # for the session's audit trail (server/fleet.py)
-    return JSONResponse(await parts(request).orchestra.respond(await read_json(request), by))
+    return Encoded(await parts(request).orchestra.respond(await read_json(request), by))
 
 
 async def screen(request: Request) -> Response:
@@ -158,13 +170,13 @@ async def wait(request: Request) -> Response:
         if e.status != 400:
             raise
         body = None  # no body, or not JSON: no key
-    if not isinstance(body, dict) or not the.wait_keys.check(record["id"], body.get("wait_key")):
-        log.warning("refused a wait on %s without its key", record["id"])
+    if not isinstance(body, dict) or not the.wait_keys.check(record.id, body.get("wait_key")):
+        log.warning("refused a wait on %s without its key", record.id)
         raise ApiRefusal(403, "wrong_wait_key", "only the hook that asked may wait for this decision: "
                                                 "send the wait_key its notify answer carried")
-    if record["status"] != "pending":
+    if record.status != "pending":
         return JSONResponse({"status": "resolved", "output": None})
-    future = await orchestra.attach_hook(record)
+    future = await orchestra.attach_hook(record.id)
 
     async def lines() -> AsyncIterator[bytes]:
         try:
@@ -178,10 +190,10 @@ async def wait(request: Request) -> Response:
                 output = future.result()
                 status = "decided" if output is not None else "resolved"
                 yield json.dumps({"status": status, "output": output}).encode() + b"\n"
-                orchestra.hook_acknowledged(record["id"])  # runs once the line was sent
+                orchestra.hook_acknowledged(record.id)  # runs once the line was sent
                 return
         finally:
-            orchestra.detach_hook(record, future)
+            orchestra.detach_hook(record.id, future)
 
     return StreamingResponse(lines(), media_type="application/x-ndjson", headers=NO_CACHE)
 

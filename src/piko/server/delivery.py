@@ -11,10 +11,23 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
+
+import msgspec
 
 from piko import claude, dialogs, elicitation, tmux
-from piko.models import Answer, Answers, Decision, Elicited, OptionKey, PlanChoice, Text
+from piko.models import (
+    Answer,
+    Answers,
+    Decision,
+    ElicitationDetail,
+    Elicited,
+    FleetSession,
+    OptionKey,
+    PlanChoice,
+    Record,
+    Text,
+)
 from piko.server.errors import ApiRefusal
 from piko.server.mailbox import Mailbox
 
@@ -30,12 +43,13 @@ HOOK_ONLY_KINDS = ("elicitation",)  # requests only their waiting hook can answe
 Structured = Decision | PlanChoice | Answers | Elicited  # what a waiting hook can carry
 
 
-def pane_of(record: dict[str, Any]) -> str | None:
-    """The tmux target of a request: its pane, else its session's active pane (exact name), else None."""
-    target, session = record.get("tmux_target"), record.get("tmux_session")
-    if isinstance(target, str) and target:
+def pane_of(record: Record | FleetSession) -> str | None:
+    """The tmux target of a request (or a fleet session): its pane, else its tmux session's active pane (exact
+    name), else None."""
+    target, session = record.tmux_target, record.tmux_session
+    if target:
         return target
-    if isinstance(session, str) and session:
+    if session:
         return f"={session}:"
     return None
 
@@ -69,14 +83,15 @@ class TmuxPanes:
         return await tmux.run(socket, "display-message", "-p", "-t", target, "#{session_name}")
 
 
-def plan(record: dict[str, Any], body: dict[str, Any]) -> Answer:
-    """Check an answer (a /respond body) against `record` before anything is typed; returns what to deliver."""
+def plan(record: Record, body: dict[str, Any]) -> Answer:
+    """Check an answer (a /respond body, JSON as sent: its sentences say what is wrong) against `record`
+    before anything is typed; returns what to deliver."""
     given = [k for k in ("response", "decision", "answers", "plan", "elicitation") if body.get(k) is not None]
     if len(given) != 1:
         raise ApiRefusal(400, "bad_request", "give exactly one of response, decision, answers, plan or elicitation")
     if "elicitation" in given:
         return elicited(record, body["elicitation"])
-    if record["kind"] in HOOK_ONLY_KINDS:
+    if record.kind in HOOK_ONLY_KINDS:
         raise ApiRefusal(400, "bad_request", "an MCP elicitation takes elicitation: {\"action\": \"accept\", "
                          "\"content\": {...}}, or action decline or cancel")
     if body.get("suggestions") is not None and body.get("decision") != "always":
@@ -87,8 +102,8 @@ def plan(record: dict[str, Any], body: dict[str, Any]) -> Answer:
         decision = body["decision"]
         if decision not in DECISIONS:
             raise ApiRefusal(400, "bad_request", "decision must be one of allow, always, deny")
-        if record["kind"] != "permission":
-            raise ApiRefusal(400, "bad_request", f"a {record['kind']} request takes no decision")
+        if record.kind != "permission":
+            raise ApiRefusal(400, "bad_request", f"a {record.kind} request takes no decision")
         message = body.get("message")
         if message is not None and (not isinstance(message, str) or decision != "deny"):
             raise ApiRefusal(400, "bad_request", "message is a string, and only for deny")
@@ -97,10 +112,10 @@ def plan(record: dict[str, Any], body: dict[str, Any]) -> Answer:
         return Decision(decision=decision, message=message or None,
                         suggestions=chosen_suggestions(record, body.get("suggestions")))
     if "answers" in given:
-        if record["kind"] != "question":
-            raise ApiRefusal(400, "bad_request", f"a {record['kind']} request takes no answers")
+        if record.kind != "question":
+            raise ApiRefusal(400, "bad_request", f"a {record.kind} request takes no answers")
         try:
-            return Answers(answers=dialogs.joined_answers(record.get("tool_input"), body["answers"]))
+            return Answers(answers=dialogs.joined_answers(record.tool_input, body["answers"]))
         except ValueError as e:
             raise ApiRefusal(400, "bad_request", str(e)) from None
     response = body["response"]
@@ -119,10 +134,10 @@ def plan(record: dict[str, Any], body: dict[str, Any]) -> Answer:
     return Text(text=response)
 
 
-def elicited(record: dict[str, Any], reply: Any) -> Elicited:
+def elicited(record: Record, reply: Any) -> Elicited:
     """An MCP elicitation's answer: accept with content checked against the form, decline or cancel."""
-    if record["kind"] != "elicitation":
-        raise ApiRefusal(400, "bad_request", f"a {record['kind']} request takes no elicitation answer")
+    if record.kind != "elicitation":
+        raise ApiRefusal(400, "bad_request", f"a {record.kind} request takes no elicitation answer")
     if not isinstance(reply, dict) or reply.get("action") not in elicitation.ACTIONS:
         raise ApiRefusal(400, "bad_request", "elicitation is {\"action\": accept, decline or cancel, "
                          "\"content\": {...} with accept}")
@@ -134,19 +149,19 @@ def elicited(record: dict[str, Any], reply: Any) -> Elicited:
         if content is not None:
             raise ApiRefusal(400, "bad_request", f"content goes with accept only, not {action}")
         return Elicited(action=action)
-    detail = record.get("detail") or {}
+    fields = msgspec.to_builtins(record.detail.fields) if isinstance(record.detail, ElicitationDetail) else []
     try:
-        checked = elicitation.check_content(detail.get("fields") or [], {} if content is None else content)
+        checked = elicitation.check_content(fields, {} if content is None else content)
     except ValueError as e:
         raise ApiRefusal(400, "bad_request", str(e)) from None
     return Elicited(action="accept", content=checked)
 
 
-def chosen_suggestions(record: dict[str, Any], chosen: Any) -> tuple[int, ...] | None:
+def chosen_suggestions(record: Record, chosen: Any) -> tuple[int, ...] | None:
     """The indexes of the permission_suggestions an "always" grants (None: all of them)."""
     if chosen is None:
         return None
-    count = len(record.get("permission_suggestions") or [])
+    count = len(record.permission_suggestions or [])
     if (not isinstance(chosen, list) or not chosen
             or not all(isinstance(i, int) and not isinstance(i, bool) for i in chosen)):
         raise ApiRefusal(400, "bad_request", "suggestions is a non-empty list of suggestion indexes, such as [0, 2]")
@@ -157,12 +172,12 @@ def chosen_suggestions(record: dict[str, Any], chosen: Any) -> tuple[int, ...] |
     return tuple(sorted(set(chosen)))
 
 
-def plan_choice(record: dict[str, Any], body: dict[str, Any]) -> PlanChoice:
+def plan_choice(record: Record, body: dict[str, Any]) -> PlanChoice:
     """A plan approval (auto, manual) or keep planning with feedback, for an ExitPlanMode request."""
     mode, message = body["plan"], body.get("message")
     if mode not in ("auto", "manual", "keep"):
         raise ApiRefusal(400, "bad_request", "plan must be one of auto, manual, keep")
-    if record["kind"] != "permission" or record.get("tool_name") != dialogs.PLAN_TOOL:
+    if record.kind != "permission" or record.tool_name != dialogs.PLAN_TOOL:
         raise ApiRefusal(400, "bad_request", "plan answers only a plan approval (ExitPlanMode)")
     if message is not None and (not isinstance(message, str) or mode != "keep"):
         raise ApiRefusal(400, "bad_request", "message is a string, and only with plan keep (feedback for Claude)")
@@ -171,7 +186,7 @@ def plan_choice(record: dict[str, Any], body: dict[str, Any]) -> PlanChoice:
     return PlanChoice(plan=mode, message=message or None)
 
 
-def structured(record: dict[str, Any], plan: Answer) -> Structured | None:
+def structured(record: Record, plan: Answer) -> Structured | None:
     """`plan` as a structured answer a waiting hook can carry; None for text, or an option that names no
     decision or lone question's label."""
     if isinstance(plan, (Decision, PlanChoice, Answers, Elicited)):
@@ -189,50 +204,50 @@ def _check_text(text: str) -> None:
 
 
 class Courier:
-    """Delivers answers: to the hook waiting in `mailbox`, else as keys into `panes`. `check_pending`
-    raises ApiRefusal(409) once the request is no longer pending."""
+    """Delivers answers: to the hook waiting in `mailbox`, else as keys into `panes`. `current(id)` is the
+    request as it is now, and raises ApiRefusal(409) once it is no longer pending."""
 
-    def __init__(self, mailbox: Mailbox, panes: Panes, check_pending: Callable[[dict[str, Any]], None]) -> None:
+    def __init__(self, mailbox: Mailbox, panes: Panes, current: Callable[[str], Record]) -> None:
         self.mailbox = mailbox
         self.panes = panes
-        self.check_pending = check_pending
+        self.current = current
 
     async def dialog_options(self, socket: str | None, target: str) -> list[tuple[str, str]]:
         """The options of the Claude Code dialog the pane shows now; [] when none. Raises tmux errors."""
         return claude.screen_options(await self.panes.capture(socket, target, join=True))
 
-    def _hook_plan(self, record: dict[str, Any], plan: Answer) -> Structured | None:
+    def _hook_plan(self, record: Record, plan: Answer) -> Structured | None:
         """What a hook waiting for `record` would be given for `plan`; None when no hook can carry it."""
-        if not self.mailbox.waiting(record["id"]):
+        if not self.mailbox.waiting(record.id):
             return None
         return structured(record, plan)
 
-    async def hold(self, record: dict[str, Any], plan: Answer) -> None:
-        """Wait (at most HOLD_SECONDS) until `plan` can be carried out: a hook waits that can carry it,
-        or the pane shows a dialog. Only requests that ask in a dialog are held; an idle prompt takes
-        its answer at once. Raises ApiRefusal(409) when the request stops being pending meanwhile; after
-        the hold, deliver() says why what is still missing stops the answer."""
-        if record["kind"] not in DIALOG_KINDS + HOOK_ONLY_KINDS:
+    async def hold(self, id: str, plan: Answer) -> None:
+        """Wait (at most HOLD_SECONDS) until `plan` can be carried out for request `id`: a hook waits that
+        can carry it, or the pane shows a dialog. Only requests that ask in a dialog are held; an idle
+        prompt takes its answer at once. Raises ApiRefusal(409) when the request stops being pending
+        meanwhile; after the hold, deliver() says why what is still missing stops the answer."""
+        record = self.current(id)
+        if record.kind not in DIALOG_KINDS + HOOK_ONLY_KINDS:
             return
         loop = asyncio.get_running_loop()
         deadline = loop.time() + HOLD_SECONDS
-        if record["kind"] in HOOK_ONLY_KINDS:  # no dialog to read: only its hook can take the answer
+        if record.kind in HOOK_ONLY_KINDS:  # no dialog to read: only its hook can take the answer
             while self._hook_plan(record, plan) is None and loop.time() < deadline:
-                self.check_pending(record)
                 await asyncio.sleep(HOLD_POLL)
-            self.check_pending(record)
+                record = self.current(id)
             return
         target, waited = pane_of(record), False
         # A hook that was waiting when the server was killed comes back within a second or two: its
         # structured decision is better than keys, so the dialog alone does not end the hold then.
-        hook_coming = record.get("hook_waiting") and structured(record, plan) is not None
+        hook_coming = record.hook_waiting and structured(record, plan) is not None
         while True:
-            self.check_pending(record)
+            record = self.current(id)
             if self._hook_plan(record, plan) is not None:
                 return
-            if target is not None and not (hook_coming and record.get("hook_waiting")):
+            if target is not None and not (hook_coming and record.hook_waiting):
                 try:
-                    drawn = bool(await self.dialog_options(record.get("tmux_socket"), target))
+                    drawn = bool(await self.dialog_options(record.tmux_socket, target))
                 except tmux.TmuxError:
                     return  # deliver() reports it
                 if drawn:
@@ -244,32 +259,32 @@ class Courier:
             waited = True
             await asyncio.sleep(HOLD_POLL)
 
-    async def deliver(self, record: dict[str, Any], plan: Answer,
-                      mark_typing: Callable[[dict[str, Any]], Awaitable[None]]) -> str:
+    async def deliver(self, record: Record, plan: Answer,
+                      mark_typing: Callable[[str], Awaitable[None]]) -> Literal["keys", "hook"]:
         """Deliver the answer: through the waiting hook when there is one, else by keystrokes
-        (`mark_typing` runs just before the first key)."""
+        (`mark_typing(id)` runs just before the first key)."""
         hooked = self._hook_plan(record, plan)
         if hooked is not None and await self._hand_to_hook(record, hooked):
             return "hook"
-        if isinstance(plan, Elicited) or record["kind"] in HOOK_ONLY_KINDS:
+        if isinstance(plan, Elicited) or record.kind in HOOK_ONLY_KINDS:
             raise ApiRefusal(409, "needs_hook",
                              "no hook waits for this MCP elicitation (it gave up, or `piko cc init` has not "
                              f"installed the Elicitation hook; waited {HOLD_SECONDS:g} s): answer it in the "
                              "terminal; nothing was sent")
-        if record.get("typing_since"):
+        if record.typing_since:
             raise ApiRefusal(409, "typing_interrupted",
                            f"the server stopped while an answer was being typed into the pane (at "
-                           f"{record['typing_since']}): it may have arrived. Look at the pane; answer there or "
+                           f"{record.typing_since}): it may have arrived. Look at the pane; answer there or "
                            "dismiss this request. Nothing was typed now")
-        socket, target = record.get("tmux_socket"), self._target(record)
-        held = f" (waited {HOLD_SECONDS:g} s for it)" if record["kind"] in DIALOG_KINDS else ""
+        socket, target = record.tmux_socket, self._target(record)
+        held = f" (waited {HOLD_SECONDS:g} s for it)" if record.kind in DIALOG_KINDS else ""
         try:
             if isinstance(plan, Text):
                 if await self.dialog_options(socket, target):
                     raise ApiRefusal(409, "dialog_showing",
                                    "the pane shows a dialog: text would be typed into it. Answer the dialog "
                                    "(decision, answers or option) first; nothing was typed")
-                await mark_typing(record)
+                await mark_typing(record.id)
                 await self.panes.send_text(socket, target, plan.text)
             elif isinstance(plan, OptionKey):
                 before = await self.dialog_options(socket, target)
@@ -277,14 +292,14 @@ class Courier:
                     raise ApiRefusal(409, "no_prompt",
                                    f"the pane shows no menu and no hook is waiting for it{held}: the key would "
                                    "land in Claude's input box; nothing was typed")
-                await mark_typing(record)
+                await mark_typing(record.id)
                 await self._press_on_dialog(socket, target, plan.key, before)
             else:
                 if (isinstance(plan, Decision) and plan.suggestions is not None
-                        and len(plan.suggestions) < len(record.get("permission_suggestions") or [])):
+                        and len(plan.suggestions) < len(record.permission_suggestions or [])):
                     raise ApiRefusal(409, "needs_hook", "only the waiting hook can grant some of the suggestions"
                                      " (the dialog's own option grants them all); nothing was typed")
-                await self._press_choice(socket, target, plan, held, lambda: mark_typing(record))
+                await self._press_choice(socket, target, plan, held, lambda: mark_typing(record.id))
         except tmux.UnsafeSocket as e:
             raise ApiRefusal(409, "unsafe_socket", f"{e}; nothing was typed") from None
         except tmux.PaneGone as e:
@@ -294,16 +309,16 @@ class Courier:
             raise ApiRefusal(502, "tmux_failed", f"tmux failed: {e}; the request stays pending") from None
         return "keys"
 
-    async def _hand_to_hook(self, record: dict[str, Any], plan: Structured) -> bool:
+    async def _hand_to_hook(self, record: Record, plan: Structured) -> bool:
         """Give the decision to the waiting hook; False when no hook took it (then keys are used)."""
         if isinstance(plan, Elicited):
             output = elicitation.hook_output(plan.action, plan.content)
         else:
             output = claude.hook_decision(record, plan)
-        return await self.mailbox.hand(record["id"], output)
+        return await self.mailbox.hand(record.id, output)
 
     @staticmethod
-    def _target(record: dict[str, Any]) -> str:
+    def _target(record: Record) -> str:
         target = pane_of(record)
         if target is None:
             raise ApiRefusal(409, "no_pane", "this request came from outside tmux and no hook is waiting for it:"

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
-import json
 import logging
 import sqlite3
 import time
@@ -22,8 +21,11 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
+import msgspec
+from msgspec.structs import replace
+
 from piko import tmux
-from piko.models import ChangeKind
+from piko.models import ChangeKind, FleetSession, HookEvent, Record, SessionChanged, TimelineEntry
 from piko.server import fleet_rules
 from piko.server.gitbranch import Branches
 from piko.server.hub import Hub
@@ -44,16 +46,25 @@ def _seconds(stamp: str) -> float:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
-def _save(db: sqlite3.Connection, records: list[dict[str, Any]], timeline: list[tuple[str, dict[str, Any]]]) -> None:
+_encoder = msgspec.json.Encoder()
+_session = msgspec.json.Decoder(FleetSession)
+_entry = msgspec.json.Decoder(TimelineEntry)
+
+
+def _dump(value: FleetSession | TimelineEntry) -> str:
+    return _encoder.encode(value).decode()
+
+
+def _save(db: sqlite3.Connection, records: list[FleetSession], timeline: list[tuple[str, TimelineEntry]]) -> None:
     with db:
         db.execute("BEGIN")
         db.executemany(
             "INSERT INTO sessions (session_id, state, updated_at, data) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (session_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at,"
             " data = excluded.data",
-            [(r["session_id"], r["state"], r["updated_at"], json.dumps(r, ensure_ascii=False)) for r in records])
+            [(r.session_id, r.state, r.updated_at, _dump(r)) for r in records])
         db.executemany("INSERT INTO session_timeline (session_id, data) VALUES (?, ?)",
-                       [(sid, json.dumps(e, ensure_ascii=False)) for sid, e in timeline])
+                       [(sid, _dump(e)) for sid, e in timeline])
 
 
 NamePane = Callable[[str | None, str], Awaitable[str]]  # (tmux socket, pane) -> its tmux session's name
@@ -68,70 +79,69 @@ class Fleet:
         self._background: set[asyncio.Task[None]] = set()
         self.branches = Branches()
         rows = store.db.execute("SELECT data FROM sessions WHERE state != 'ended'").fetchall()
-        self.sessions: dict[str, dict[str, Any]] = {s["session_id"]: s for s in (json.loads(r[0]) for r in rows)}
-        self._heard: dict[str, float] = {sid: _seconds(s["updated_at"]) for sid, s in self.sessions.items()}
+        self.sessions: dict[str, FleetSession] = {s.session_id: s for s in (_session.decode(r[0]) for r in rows)}
+        self._heard: dict[str, float] = {sid: _seconds(s.updated_at) for sid, s in self.sessions.items()}
         self._agents: dict[str, tuple[int, tuple[int, int] | None]] = {}  # as the watcher's, per session
         self._dirty: set[str] = set()
-        self._timeline: list[tuple[str, dict[str, Any]]] = []
-        self._writing: list[tuple[str, dict[str, Any]]] = []  # timeline entries being written
+        self._timeline: list[tuple[str, TimelineEntry]] = []
+        self._writing: list[tuple[str, TimelineEntry]] = []  # timeline entries being written
         self._flusher: asyncio.Task[None] | None = None
         self._last_flush = 0.0
-        self._snapshot: list[dict[str, Any]] | None = None
+        self._snapshot: list[FleetSession] | None = None
 
     # ---- reading ---------------------------------------------------------------------------------
 
-    def current(self) -> list[dict[str, Any]]:
+    def current(self) -> list[FleetSession]:
         """The sessions that have not ended, most recently active first."""
         if self._snapshot is None:
-            live = [s for s in self.sessions.values() if s["state"] != "ended"]
-            self._snapshot = sorted(live, key=lambda s: s["updated_at"], reverse=True)
+            live = [s for s in self.sessions.values() if s.state != "ended"]
+            self._snapshot = sorted(live, key=lambda s: s.updated_at, reverse=True)
         return self._snapshot
 
-    def listing(self, state: str | None, include_ended: bool) -> list[dict[str, Any]]:
+    def listing(self, state: str | None, include_ended: bool) -> list[FleetSession]:
         found = list(self.current())
         if include_ended or state == "ended":
-            known = {s["session_id"] for s in found}
+            known = {s.session_id for s in found}
             rows = self.store.db.execute(
                 "SELECT data FROM sessions WHERE state = 'ended' ORDER BY updated_at DESC LIMIT ?",
                 (ENDED_LIMIT,)).fetchall()
-            ended = [s for s in self.sessions.values() if s["state"] == "ended"]
-            ended += [json.loads(r[0]) for r in rows]
+            ended = [s for s in self.sessions.values() if s.state == "ended"]
+            ended += [_session.decode(r[0]) for r in rows]
             for s in ended:
-                if s["session_id"] not in known:
-                    known.add(s["session_id"])
+                if s.session_id not in known:
+                    known.add(s.session_id)
                     found.append(s)
-        return [s for s in found if state is None or s["state"] == state]
+        return [s for s in found if state is None or s.state == state]
 
-    def get(self, session_id: str) -> dict[str, Any] | None:
+    def get(self, session_id: str) -> FleetSession | None:
         if session_id in self.sessions:
             return self.sessions[session_id]
         row = self.store.db.execute("SELECT data FROM sessions WHERE session_id = ?", (session_id,)).fetchone()
-        return json.loads(row[0]) if row else None
+        return _session.decode(row[0]) if row else None
 
-    def timeline(self, session_id: str) -> list[dict[str, Any]]:
+    def timeline(self, session_id: str) -> list[TimelineEntry]:
         """The session's audit trail, oldest first (the newest TIMELINE_LIMIT entries)."""
         rows = self.store.db.execute(
             "SELECT data FROM session_timeline WHERE session_id = ? ORDER BY seq DESC LIMIT ?",
             (session_id, TIMELINE_LIMIT)).fetchall()
-        saved = [json.loads(r[0]) for r in reversed(rows)]
+        saved = [_entry.decode(r[0]) for r in reversed(rows)]
         unsaved = [e for sid, e in (*self._writing, *self._timeline) if sid == session_id]
         return (saved + unsaved)[-TIMELINE_LIMIT:]
 
     # ---- changes -----------------------------------------------------------------------------------
 
-    def event(self, fields: dict[str, Any], extra: dict[str, Any], request: dict[str, Any] | None,
-              stamp: str) -> None:
+    def event(self, event: HookEvent, extra: dict[str, Any], request: Record | None, stamp: str) -> None:
         """One hook event of a session, with its pending request once the event is applied."""
-        sid = fields.get("session_id")
+        sid = event.session_id
         if not sid:
             return
         session = self.sessions.get(sid) or self.get(sid) or fleet_rules.new_session(sid, stamp)
-        branch = self.branches.of(fields.get("cwd") or session.get("cwd"))
-        self._timeline.append((sid, fleet_rules.timeline_event(fields, extra, stamp)))
+        branch = self.branches.of(event.cwd or session.cwd)
+        self._timeline.append((sid, fleet_rules.timeline_event(event, extra, stamp)))
         self._heard[sid] = time.time()
-        session = fleet_rules.apply_event(session, fields, extra, request, stamp, branch)
+        session = fleet_rules.apply_event(session, event, extra, request, stamp, branch)
         self._set(session)
-        if session.get("tmux_target") and not session.get("tmux_session") and sid not in self._naming:
+        if session.tmux_target and not session.tmux_session and sid not in self._naming:
             self._naming.add(sid)  # the hook does not ask tmux (its cost); the server does, once
             try:
                 task = asyncio.get_running_loop().create_task(self._name(sid, session))
@@ -140,20 +150,21 @@ class Fleet:
             self._background.add(task)
             task.add_done_callback(self._background.discard)
 
-    async def _name(self, sid: str, session: dict[str, Any]) -> None:
+    async def _name(self, sid: str, session: FleetSession) -> None:
+        assert session.tmux_target is not None
         try:
-            name = await self.name_pane(session.get("tmux_socket"), session["tmux_target"])
+            name = await self.name_pane(session.tmux_socket, session.tmux_target)
         except tmux.TmuxError:
             return
         current = self.sessions.get(sid)
-        if current is not None and current.get("tmux_target") == session["tmux_target"]:
+        if current is not None and current.tmux_target == session.tmux_target:
             changed = fleet_rules.named(current, name)
             if changed is not None:
                 self._set(changed)
 
-    def request(self, kind: ChangeKind, record: dict[str, Any], stamp: str) -> None:
+    def request(self, kind: ChangeKind, record: Record, stamp: str) -> None:
         """A request of a session was created, changed or closed."""
-        sid = record.get("session_id")
+        sid = record.session_id
         if not sid or kind == "updated":
             return
         entry = fleet_rules.timeline_request(record, stamp, answered_by.get() if kind != "created" else None)
@@ -166,12 +177,12 @@ class Fleet:
             if changed is not None:
                 self._set(changed)
 
-    def _set(self, session: dict[str, Any]) -> None:
-        sid = session["session_id"]
+    def _set(self, session: FleetSession) -> None:
+        sid = session.session_id
         if self.sessions.get(sid) == session:
             return
         self.sessions[sid] = session
-        if session["state"] == "ended":
+        if session.state == "ended":
             self._agents.pop(sid, None)
             self._naming.discard(sid)
         self._dirty.add(sid)
@@ -180,25 +191,25 @@ class Fleet:
 
     # ---- the watcher's look ------------------------------------------------------------------------
 
-    def watched(self) -> list[dict[str, Any]]:
+    def watched(self) -> list[FleetSession]:
         """The sessions whose pane can be looked at."""
-        return [s for s in self.sessions.values() if s["state"] != "ended" and s.get("tmux_target")]
+        return [s for s in self.sessions.values() if s.state != "ended" and s.tmux_target]
 
     def look(self, states: dict[str | None, dict[str, tmux.PaneState] | None], stamp: str) -> None:
         """End the sessions whose pane or agent is gone, from the watcher's `list-panes` of each tmux server
         (None: that server did not answer this time); mark the quiet ones."""
         for session in self.watched():
-            panes = states.get(session.get("tmux_socket"))
-            if panes is None:
+            panes = states.get(session.tmux_socket)
+            if panes is None or session.tmux_target is None:
                 continue
-            via = self._gone(session["session_id"], panes.get(session["tmux_target"]))
+            via = self._gone(session.session_id, panes.get(session.tmux_target))
             if via:
-                log.info("session %s ended: %s", session["session_id"], via)
+                log.info("session %s ended: %s", session.session_id, via)
                 self._set(fleet_rules.end(session, via, stamp))
         now = time.time()
         for sid, session in list(self.sessions.items()):
-            if not session["quiet"] and fleet_rules.is_quiet(session, now, self._heard.get(sid, now)):
-                self._set({**session, "quiet": True})
+            if not session.quiet and fleet_rules.is_quiet(session, now, self._heard.get(sid, now)):
+                self._set(replace(session, quiet=True))
 
     def _gone(self, sid: str, state: tmux.PaneState | None) -> str | None:
         if state is None:
@@ -239,9 +250,9 @@ class Fleet:
                     log.error("could not save session records: %s", e)
                 self._writing = []
                 for record in records:
-                    self.hub.broadcast({"type": "session", "session": record})
-                    sid = record["session_id"]
-                    if record["state"] == "ended" and self.sessions.get(sid) is record and sid not in self._dirty:
+                    self.hub.broadcast(SessionChanged(session=record))
+                    sid = record.session_id
+                    if record.state == "ended" and self.sessions.get(sid) is record and sid not in self._dirty:
                         del self.sessions[sid]  # written: read from the store from now on
                         self._heard.pop(sid, None)
         finally:

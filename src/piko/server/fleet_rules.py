@@ -4,14 +4,18 @@ session's record in, its new record out.
 A session is `working` from a prompt or a tool use until Claude stops (`idle`), `waiting` while a
 permission or question of it is pending, and `ended` when Claude Code says so (SessionEnd) or its pane or
 process is gone (server/fleet.py asks the watcher's checks). Nothing here reads a clock, a store or a
-pane: the time is given, and server/fleet.py keeps, writes and announces what this returns.
+pane: the time is given, and server/fleet.py keeps, writes and announces what this returns. A session is
+a models.FleetSession and a timeline entry a models.TimelineEntry, both frozen: a change is a new value.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from msgspec.structs import replace
+
 from piko import claude
+from piko.models import FleetSession, HookEvent, Record, SessionState, TimelineEntry
 from piko.server import lifecycle
 
 QUIET_SECONDS = 120.0  # working with no event for this long: shown as quiet
@@ -23,20 +27,16 @@ GONE_VIAS = frozenset({"pane_gone", "pane_dead", "claude_gone"})
 DIALOG_KINDS = ("permission", "question", "elicitation")  # a session waits on these
 
 
-def new_session(session_id: str, stamp: str) -> dict[str, Any]:
+def new_session(session_id: str, stamp: str) -> FleetSession:
     """A session first heard of at `stamp`, before its event is applied."""
-    return {"session_id": session_id, "state": "idle", "since": stamp, "updated_at": stamp,
-            "tool_name": None, "tool_summary": None, "last_prompt": None, "last_answer": None,
-            "project_name": None, "env_name": None, "tmux_session": None, "tmux_target": None,
-            "tmux_socket": None, "cwd": None, "git_branch": None, "request_id": None, "quiet": False,
-            "ended_via": None}
+    return FleetSession(session_id=session_id, state="idle", since=stamp, updated_at=stamp)
 
 
-def _enter(session: dict[str, Any], state: str, stamp: str) -> dict[str, Any]:
+def _enter(session: FleetSession, state: SessionState, stamp: str) -> FleetSession:
     """`session` in `state`; `since` moves only when the state changes."""
-    if session["state"] == state:
+    if session.state == state:
         return session
-    return {**session, "state": state, "since": stamp}
+    return replace(session, state=state, since=stamp)
 
 
 def first_lines(text: Any) -> str | None:
@@ -48,121 +48,119 @@ def first_lines(text: Any) -> str | None:
     return "\n".join(cut) or None
 
 
-def apply_event(session: dict[str, Any], fields: dict[str, Any], extra: dict[str, Any],
-                request: dict[str, Any] | None, stamp: str, git_branch: str | None) -> dict[str, Any]:
-    """The session after one hook event (`fields`, `extra`: claude.normalize_event), given its pending
+def apply_event(session: FleetSession, hook: HookEvent, extra: dict[str, Any],
+                request: Record | None, stamp: str, git_branch: str | None) -> FleetSession:
+    """The session after one hook event (`hook`, `extra`: claude.normalize_event), given its pending
     request once the event was applied to the requests (None when it has none). An ended session stays
     ended, but for a SessionStart (resumed): a late or replayed event does not bring it back."""
-    event = fields["hook_event_name"]
-    if session["state"] == "ended" and event != "SessionStart":
+    event = hook.hook_event_name
+    if session.state == "ended" and event != "SessionStart":
         return session
-    out = {**session, "updated_at": stamp, "quiet": False}
+    changes: dict[str, Any] = {"updated_at": stamp, "quiet": False}
     for name in ("project_name", "env_name", "tmux_session", "tmux_target", "tmux_socket", "cwd"):
-        if fields.get(name):
-            out[name] = fields[name]
+        if value := getattr(hook, name):
+            changes[name] = value
     if git_branch is not None:
-        out["git_branch"] = git_branch
-    waiting_on = request if request is not None and request.get("kind") in DIALOG_KINDS else None
-    out["request_id"] = waiting_on["id"] if waiting_on else None
+        changes["git_branch"] = git_branch
+    waiting_on = request if request is not None and request.kind in DIALOG_KINDS else None
+    changes["request_id"] = waiting_on.id if waiting_on else None
     if event == "UserPromptSubmit" and isinstance(extra.get("prompt"), str):
-        out["last_prompt"] = claude.summary_of({"message": extra["prompt"]}) or None
+        changes["last_prompt"] = claude.summary(message=extra["prompt"]) or None
     if event == "Stop":
-        out["last_answer"] = first_lines(extra.get("last_assistant_message"))
-    if event in ("PreToolUse", "PermissionRequest") and fields.get("tool_name"):
-        out["tool_name"] = fields.get("tool_name")
-        out["tool_summary"] = claude.summary_of(
-            {"tool_name": fields.get("tool_name"), "tool_input": fields.get("tool_input"),
-             "cwd": fields.get("cwd")}) or None
+        changes["last_answer"] = first_lines(extra.get("last_assistant_message"))
+    if event in ("PreToolUse", "PermissionRequest") and hook.tool_name:
+        changes["tool_name"] = hook.tool_name
+        changes["tool_summary"] = claude.summary(tool_name=hook.tool_name, tool_input=hook.tool_input,
+                                                 cwd=hook.cwd) or None
     elif event in WORKING_EVENTS or event in IDLE_EVENTS or event == "SessionEnd":
-        out["tool_name"] = out["tool_summary"] = None
+        changes["tool_name"] = changes["tool_summary"] = None
+    out = replace(session, **changes)
     if event == "SessionEnd":
-        return {**_enter(out, "ended", stamp), "ended_via": "event:SessionEnd", "request_id": None}
-    out["ended_via"] = None  # any other event: the session lives (resumed, or heard again)
+        return replace(_enter(out, "ended", stamp), ended_via="event:SessionEnd", request_id=None)
+    out = replace(out, ended_via=None)  # any other event: the session lives (resumed, or heard again)
     if waiting_on is not None:
         return _enter(out, "waiting", stamp)
     if event in WORKING_EVENTS:
         return _enter(out, "working", stamp)
-    if event in IDLE_EVENTS or (request is not None and request.get("kind") == "idle"):
+    if event in IDLE_EVENTS or (request is not None and request.kind == "idle"):
         return _enter(out, "idle", stamp)
-    if session["state"] == "waiting":
+    if session.state == "waiting":
         return _enter(out, "working", stamp)
     return out
 
 
-def request_changed(session: dict[str, Any], request: dict[str, Any], stamp: str) -> dict[str, Any] | None:
+def request_changed(session: FleetSession, request: Record, stamp: str) -> FleetSession | None:
     """The session after its request `request` was created, changed or closed outside of one of its hook
     events (answered, dismissed, or its pane found gone); None when the session does not change."""
-    if request.get("status") == "pending":
-        if request.get("kind") in DIALOG_KINDS and session["state"] != "ended" and (
-                session["request_id"] != request["id"] or session["state"] != "waiting"):
-            return {**_enter(session, "waiting", stamp), "request_id": request["id"], "updated_at": stamp}
+    if request.status == "pending":
+        if request.kind in DIALOG_KINDS and session.state != "ended" and (
+                session.request_id != request.id or session.state != "waiting"):
+            return replace(_enter(session, "waiting", stamp), request_id=request.id, updated_at=stamp)
         return None
-    via = request.get("resolved_via") or ""
-    if via in GONE_VIAS and session["state"] != "ended":
+    via = request.resolved_via or ""
+    if via in GONE_VIAS and session.state != "ended":
         return end(session, via, stamp)
-    if session["request_id"] != request["id"]:
+    if session.request_id != request.id:
         return None
     # Answered or dismissed: the tool runs (or Claude goes on); the session's next event says more.
-    return {**_enter(session, "working", stamp), "request_id": None, "updated_at": stamp, "quiet": False}
+    return replace(_enter(session, "working", stamp), request_id=None, updated_at=stamp, quiet=False)
 
 
-def end(session: dict[str, Any], via: str, stamp: str) -> dict[str, Any]:
+def end(session: FleetSession, via: str, stamp: str) -> FleetSession:
     """The session ended by `via` (pane_gone, pane_dead, claude_gone, or event:SessionEnd)."""
-    return {**_enter(session, "ended", stamp), "ended_via": via, "request_id": None, "tool_name": None,
-            "tool_summary": None, "quiet": False, "updated_at": stamp}
+    return replace(_enter(session, "ended", stamp), ended_via=via, request_id=None, tool_name=None,
+                   tool_summary=None, quiet=False, updated_at=stamp)
 
 
-def named(session: dict[str, Any], name: str) -> dict[str, Any] | None:
+def named(session: FleetSession, name: str) -> FleetSession | None:
     """The session with its tmux session's `name` (read from its pane by the server, as a request's is),
     and the env name when no event gave one; Piko's own names from a `piko/<project>/<env>` session.
     None when it has a name already, or `name` is empty."""
     name = claude.repair(name.strip())
-    if not name or session.get("tmux_session"):
+    if not name or session.tmux_session:
         return None
-    names = {"tmux_session": name, "env_name": session.get("env_name") or name,
-             "project_name": session.get("project_name"), "names_given": ["env"] if session.get("env_name") else []}
+    names = {"tmux_session": name, "env_name": session.env_name or name,
+             "project_name": session.project_name, "names_given": ["env"] if session.env_name else []}
     claude.apply_piko_names(names)
     names.pop("names_given")
-    return {**session, **names}
+    return replace(session, **names)
 
 
-def is_quiet(session: dict[str, Any], now: float, updated: float) -> bool:
+def is_quiet(session: FleetSession, now: float, updated: float) -> bool:
     """Is a session whose last event came at `updated` (seconds) quiet at `now`?"""
-    return session["state"] == "working" and now - updated > QUIET_SECONDS
+    return session.state == "working" and now - updated > QUIET_SECONDS
 
 
-def timeline_event(fields: dict[str, Any], extra: dict[str, Any], stamp: str) -> dict[str, Any]:
+def timeline_event(hook: HookEvent, extra: dict[str, Any], stamp: str) -> TimelineEntry:
     """The timeline entry of one hook event."""
-    event = fields["hook_event_name"]
+    event = hook.hook_event_name
     summary: str | None = None
     if event == "UserPromptSubmit":
-        summary = claude.summary_of({"message": extra.get("prompt")}) if isinstance(extra.get("prompt"), str) else None
+        summary = claude.summary(message=extra.get("prompt")) if isinstance(extra.get("prompt"), str) else None
     elif event == "Stop":
         summary = first_lines(extra.get("last_assistant_message"))
-    elif fields.get("tool_name"):
-        summary = claude.summary_of({"tool_name": fields["tool_name"], "tool_input": fields.get("tool_input"),
-                                     "cwd": fields.get("cwd")}) or fields["tool_name"]
-    elif fields.get("message"):
-        summary = claude.summary_of({"message": fields["message"]})
+    elif hook.tool_name:
+        summary = claude.summary(tool_name=hook.tool_name, tool_input=hook.tool_input, cwd=hook.cwd) or hook.tool_name
+    elif hook.message:
+        summary = claude.summary(message=hook.message)
     elif event == "SessionEnd" and isinstance(extra.get("reason"), str):
         summary = extra["reason"]
-    return {"at": stamp, "kind": "event", "event": event, "request_id": None, "summary": summary or None,
-            "via": None, "by": None}
+    return TimelineEntry(at=stamp, kind="event", event=event, summary=summary or None)
 
 
-def timeline_request(request: dict[str, Any], stamp: str, by: str | None) -> dict[str, Any] | None:
+def timeline_request(request: Record, stamp: str, by: str | None) -> TimelineEntry | None:
     """The timeline entry of a request created or closed; None for other changes."""
-    if request.get("status") == "pending":
-        return {"at": stamp, "kind": "request", "event": request.get("hook_event_name"),
-                "request_id": request["id"], "summary": request.get("summary") or None, "via": None, "by": None}
-    response = request.get("response")
+    if request.status == "pending":
+        return TimelineEntry(at=stamp, kind="request", event=request.hook_event_name, request_id=request.id,
+                             summary=request.summary or None)
+    response = request.response
     answer = response if isinstance(response, str) else (
         "; ".join(f"{k}: {v}" for k, v in response.items()) if isinstance(response, dict) else None)
-    return {"at": stamp, "kind": "answer", "event": None, "request_id": request["id"],
-            "summary": answer or request.get("resolution"), "via": request.get("resolved_via"), "by": by}
+    return TimelineEntry(at=stamp, kind="answer", request_id=request.id, summary=answer or request.resolution,
+                         via=request.resolved_via, by=by)
 
 
-def pending_after(change: lifecycle.Change, current: dict[str, Any] | None) -> dict[str, Any] | None:
+def pending_after(change: lifecycle.Change, current: Record | None) -> Record | None:
     """The session's pending request once a lifecycle change (server/lifecycle.py) is made."""
     if isinstance(change, (lifecycle.Create, lifecycle.Enrich)):
         return change.record

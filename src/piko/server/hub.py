@@ -12,8 +12,8 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
 
+import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 log = logging.getLogger("piko.hub")
@@ -22,6 +22,7 @@ QUEUE_LIMIT = 1024
 CLOSE_TOO_SLOW = 1013
 CLOSE_UNSUPPORTED = 1003
 CLOSE_GOING_AWAY = 1001
+_encoder = msgspec.json.Encoder()
 
 
 class Subscriber:
@@ -75,8 +76,9 @@ class Hub:
     def __len__(self) -> int:
         return len(self.clients)
 
-    def broadcast(self, message: dict[str, Any]) -> None:
-        self.broadcast_text(json.dumps(message, ensure_ascii=False))
+    def broadcast(self, message: msgspec.Struct) -> None:
+        """Encode `message` (a models.ServerMessage) once, and queue it for everyone."""
+        self.broadcast_text(_encoder.encode(message).decode())
 
     def broadcast_text(self, text: str) -> None:
         for client in list(self.clients):

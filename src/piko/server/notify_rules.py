@@ -14,7 +14,8 @@ server/targets.py carries them out). Pure: the time is given, in seconds of a mo
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+
+from piko.models import Record
 
 RATE_SECONDS = 10.0
 GATHER_SECONDS = 1.0
@@ -34,10 +35,9 @@ class Ask:
     summary: str  # the command, file or question (content)
 
 
-def ask_of(record: dict[str, Any]) -> Ask:
-    place = "/".join(str(part) for part in (record.get("project_name"), record.get("env_name")) if part)
-    return Ask(id=str(record["id"]), place=place, tool=str(record.get("tool_name") or record.get("kind") or ""),
-               summary=str(record.get("summary") or ""))
+def ask_of(record: Record) -> Ask:
+    place = "/".join(part for part in (record.project_name, record.env_name) if part)
+    return Ask(id=record.id, place=place, tool=record.tool_name or record.kind, summary=record.summary)
 
 
 def _shorten(text: str, limit: int) -> str:

@@ -1,23 +1,36 @@
 """Orchestra: the pending requests, changed by hook events and answers, and announced to the UI.
 
-The rules of what an event does are server/lifecycle.py (pure); this carries them out. Every change is
-computed on a copy and written to the store first; only then is it made in memory and broadcast, so a
-write that fails (503) leaves both as they were. An answer is delivered (server/delivery.py: through the
-waiting hook of server/mailbox.py, else as keys into the exact tmux pane) before it resolves its request.
+The rules of what an event does are server/lifecycle.py (pure); this carries them out. A request is a
+models.Record, frozen: every change is a new record, written to the store first; only then does it take
+the old one's place in memory and is broadcast, so a write that fails (503) leaves both as they were.
+Whoever held the old record looks the request up again by its id. An answer is delivered
+(server/delivery.py: through the waiting hook of server/mailbox.py, else as keys into the exact tmux pane)
+before it resolves its request.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import secrets
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import msgspec
+from msgspec.structs import replace
+
 from piko import claude, dialogs, tmux
-from piko.models import ChangeKind, answer_response, answer_type
+from piko.models import (
+    CHANGE_MESSAGES,
+    AnsweredBy,
+    ChangeKind,
+    NotifyAnswer,
+    Record,
+    RespondAnswer,
+    answer_response,
+    answer_type,
+)
 from piko.server import delivery, fleet_rules, lifecycle
 from piko.server.errors import ApiRefusal
 from piko.server.event_keys import EventKeys, take_key
@@ -32,6 +45,7 @@ log = logging.getLogger("piko.orchestra")
 LATE_NOTICE_SECONDS = 20.0
 
 Clock = Callable[[], str]
+_encoder = msgspec.json.Encoder()
 
 
 def now() -> str:
@@ -46,10 +60,9 @@ class Orchestra:
         self.hub = hub
         self.clock = clock
         self.panes = panes or delivery.TmuxPanes()
-        self.pending: dict[str, dict[str, Any]] = {r["id"]: r for r in store.pending()}
+        self.pending: dict[str, Record] = {r.id: r for r in store.pending()}
         # Claude session id -> id of its pending request: found in O(1) on every event.
-        self._by_session: dict[str, str] = {
-            r["session_id"]: r["id"] for r in self.pending.values() if r.get("session_id")}
+        self._by_session: dict[str, str] = {r.session_id: r.id for r in self.pending.values() if r.session_id}
         self._snapshot: str | None = None
         self._locks: dict[str, asyncio.Lock] = {}  # one answer at a time per request
         # Every change is computed, written and made under this lock: the write is awaited (on the
@@ -59,43 +72,53 @@ class Orchestra:
         # here, so the answer (not the event our own keystrokes caused) is what the record keeps.
         self._inflight: dict[str, list[str]] = {}
         self.mailbox = Mailbox()  # PermissionRequest hooks waiting for a decision
-        self.courier = delivery.Courier(self.mailbox, self.panes, self._check_pending)
+        self.courier = delivery.Courier(self.mailbox, self.panes, self.current)
         self._background: set[asyncio.Task[None]] = set()
         self.event_keys = EventKeys(store)
         # Told every announced change (e.g. server/targets.py); each must return at once and never raise.
-        self.observers: list[Callable[[ChangeKind, dict[str, Any]], None]] = []
+        self.observers: list[Callable[[ChangeKind, Record], None]] = []
         # A record per Claude session, fed by the events and requests below.
         self.fleet = Fleet(store, hub, self.panes.session_name)
-        self._answered: dict[str, tuple[float, dict[str, Any]]] = {}  # session -> (when, dialog answered)
+        self._answered: dict[str, tuple[float, Record]] = {}  # session -> (when, dialog answered)
 
     # ---- reading ---------------------------------------------------------------------------------
 
     def snapshot_text(self) -> str:
         if self._snapshot is None:
-            self._snapshot = json.dumps(list(self.pending.values()), ensure_ascii=False)
-        sessions = json.dumps(self.fleet.current(), ensure_ascii=False)
+            self._snapshot = _encoder.encode(list(self.pending.values())).decode()
+        sessions = _encoder.encode(self.fleet.current()).decode()
         return f'{{"type": "snapshot", "notifications": {self._snapshot}, "sessions": {sessions}}}'
 
-    def get(self, id: str) -> dict[str, Any]:
+    def get(self, id: str) -> Record:
         record = self.pending.get(id) or self.store.get(id)
         if record is None:
             raise ApiRefusal(404, "not_found", f"no request with id {id!r}")
         return record
 
-    def pending_for_session(self, session_id: str) -> dict[str, Any] | None:
+    def pending_for_session(self, session_id: str) -> Record | None:
         id = self._by_session.get(session_id)
         return self.pending.get(id) if id else None
 
+    def current(self, id: str) -> Record:
+        """The request `id` as it is now; ApiRefusal(409) once it is no longer pending."""
+        record = self.pending.get(id)
+        if record is None:
+            closed = self.get(id)
+            raise ApiRefusal(409, "already_resolved",
+                             f"request {id} was already {closed.status} ({closed.resolved_via}); nothing was typed",
+                             notification=closed)
+        return record
+
     # ---- changes ---------------------------------------------------------------------------------
 
-    def _announce(self, kind: ChangeKind, record: dict[str, Any]) -> None:
+    def _announce(self, kind: ChangeKind, record: Record) -> None:
         self._snapshot = None
-        self.hub.broadcast({"type": kind, "notification": record})
+        self.hub.broadcast(CHANGE_MESSAGES[kind](notification=record))
         self.fleet.request(kind, record, self.clock())
         for observe in self.observers:
             observe(kind, record)
 
-    async def _write(self, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
+    async def _write(self, inserts: list[Record], updates: list[Record]) -> None:
         try:
             await self.store.write_many(inserts, updates)
         except StoreError as e:
@@ -103,83 +126,80 @@ class Orchestra:
             raise ApiRefusal(503, "store_failed",
                            f"the change could not be saved ({e}); nothing was changed, try again") from None
 
-    async def _save(self, record: dict[str, Any], **changes: Any) -> dict[str, Any]:
-        """Write `record` with `changes`, then make them in memory (the caller announces it)."""
-        changes = lifecycle.updating(record, changes, self.clock())
-        await self._write([], [{**record, **changes}])
-        record.update(changes)
+    async def _save(self, record: Record) -> Record:
+        """Write `record`, a pending request's next version, then hold it in memory (the caller announces it)."""
+        await self._write([], [record])
+        self.pending[record.id] = record
         return record
 
-    async def _close(self, record: dict[str, Any], status: Literal["resolved", "dismissed"], via: str,
-               response: str | dict[str, Any] | None = None,
-               response_type: str | None = None, *, inserts: tuple[dict[str, Any], ...] = (),
-               answered_by: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Mark `record` resolved/dismissed: written (with `inserts`, in the same transaction), then in
-        memory. The caller announces it."""
-        changes = lifecycle.closing(record, status, via, self.clock(), response, response_type)
-        if answered_by is not None:
-            changes["answered_by"] = answered_by
-        await self._write(list(inserts), [{**record, **changes}])
-        record.update(changes)
-        self.pending.pop(record["id"], None)
-        self._locks.pop(record["id"], None)  # anyone still waiting on it holds it, and will see this
-        if record.get("session_id") and self._by_session.get(record["session_id"]) == record["id"]:
-            del self._by_session[record["session_id"]]
-        self.mailbox.release(record["id"])  # resolved some other way: the hook exits silently
-        return record
+    async def _close(self, record: Record, status: Literal["resolved", "dismissed"], via: str,
+                     response: str | dict[str, Any] | None = None,
+                     response_type: lifecycle.ResponseType | None = None, *, inserts: tuple[Record, ...] = (),
+                     answered_by: AnsweredBy | None = None) -> Record:
+        """Close `record`, resolved/dismissed: written (with `inserts`, in the same transaction), then
+        gone from memory. The caller announces the closed record this returns."""
+        closed = lifecycle.closing(record, status, via, self.clock(), response, response_type, answered_by)
+        await self._write(list(inserts), [closed])
+        self.pending.pop(record.id, None)
+        self._locks.pop(record.id, None)  # anyone still waiting on it holds it, and will see this
+        if record.session_id and self._by_session.get(record.session_id) == record.id:
+            del self._by_session[record.session_id]
+        self.mailbox.release(record.id)  # resolved some other way: the hook exits silently
+        return closed
 
-    async def resolve(self, record: dict[str, Any], via: str) -> dict[str, Any] | None:
+    async def resolve(self, id: str, via: str) -> Record | None:
         """Resolve a pending request because its session moved on (the watcher saw it); deferred while an
         answer is in flight. None when deferred, or no longer pending."""
         async with self._changing:
-            if record["status"] != "pending" or record["id"] not in self.pending:
+            record = self.pending.get(id)
+            if record is None:
                 return None
             return await self._resolve(record, via)
 
-    async def _resolve(self, record: dict[str, Any], via: str) -> dict[str, Any] | None:
-        deferred = self._inflight.get(record["id"])
+    async def _resolve(self, record: Record, via: str) -> Record | None:
+        deferred = self._inflight.get(record.id)
         if deferred is not None:
             deferred.append(via)
             return None
-        await self._close(record, "resolved", via)
-        self._announce("resolved", record)
-        return record
+        closed = await self._close(record, "resolved", via)
+        self._announce("resolved", closed)
+        return closed
 
-    async def ingest(self, body: Any) -> dict[str, Any]:
+    async def ingest(self, body: Any) -> NotifyAnswer:
         """Apply one hook event; returns the notify answer."""
         async with self._changing:
             return await self._ingest(body)
 
-    async def _ingest(self, body: Any) -> dict[str, Any]:
+    async def _ingest(self, body: Any) -> NotifyAnswer:
         try:
-            fields, extra = claude.normalize_event(body)
+            event, extra = claude.normalize_event(body)
         except claude.PayloadError as e:
             raise ApiRefusal(400, "bad_request", str(e)) from None
-        if fields["tmux_socket"]:
+        if event.tmux_socket:
             try:
-                tmux.check_socket(fields["tmux_socket"])
+                tmux.check_socket(event.tmux_socket)
             except tmux.UnsafeSocket as e:
                 raise ApiRefusal(400, "bad_request", f"tmux_socket refused: {e}") from None
             except tmux.PaneGone:
                 pass  # its tmux server is gone (a spooled event): the request is kept, answering it says so
-        session = fields["session_id"]
+        session = event.session_id
         current = self.pending_for_session(session) if session else None
-        change = lifecycle.apply_event(fields, extra, current, new_id=secrets.token_hex(6), stamp=self.clock(),
+        change = lifecycle.apply_event(event, extra, current, new_id=secrets.token_hex(6), stamp=self.clock(),
                                        answered=self._recently_answered(session))
-        self.fleet.event(fields, extra, fleet_rules.pending_after(change, current), self.clock())
+        self.fleet.event(event, extra, fleet_rules.pending_after(change, current), self.clock())
         if isinstance(change, lifecycle.Enrich):
-            await self._save(change.record, **change.changes)
-            self._announce("updated", change.record)
-            return {"id": change.record["id"], "action": "updated", "notification": change.record}
+            record = await self._save(lifecycle.updating(change.enriched, self.clock()))
+            self._announce("updated", record)
+            return NotifyAnswer(id=record.id, action="updated", notification=record)
         if isinstance(change, lifecycle.Create):
             return await self._create(change)
         if isinstance(change, lifecycle.Resolve):
             resolved = await self._resolve(change.record, change.via)
-            return {"id": change.record["id"], "action": "resolved" if resolved else "deferred",
-                    "notification": resolved}
-        return {"id": None, "action": "ignored", "notification": None}
+            return NotifyAnswer(id=change.record.id, action="resolved" if resolved else "deferred",
+                                notification=resolved)
+        return NotifyAnswer(id=None, action="ignored", notification=None)
 
-    async def ingest_once(self, body: Any) -> dict[str, Any]:
+    async def ingest_once(self, body: Any) -> NotifyAnswer:
         """`ingest`, once per idempotency key (a hook may post an event, time out, and spool it too)."""
         try:
             key = take_key(body)
@@ -187,13 +207,13 @@ class Orchestra:
             raise ApiRefusal(400, "bad_request", str(e)) from None
         async with self._changing:
             if key is not None and self.event_keys.seen(key):
-                return {"id": None, "action": "duplicate", "notification": None}
+                return NotifyAnswer(id=None, action="duplicate", notification=None)
             answer = await self._ingest(body)
             if key is not None:
                 await self.event_keys.remember(key)
             return answer
 
-    def _recently_answered(self, session: str | None) -> dict[str, Any] | None:
+    def _recently_answered(self, session: str | None) -> Record | None:
         """The dialog of `session` answered from Piko less than LATE_NOTICE_SECONDS ago, if any."""
         when, record = self._answered.get(session or "", (0.0, None))
         if record is None or asyncio.get_running_loop().time() - when > LATE_NOTICE_SECONDS:
@@ -201,72 +221,73 @@ class Orchestra:
             return None
         return record
 
-    async def _create(self, change: lifecycle.Create) -> dict[str, Any]:
+    async def _create(self, change: lifecycle.Create) -> NotifyAnswer:
         record, replacing = change.record, change.replaces
-        if record["kind"] == "permission" and record.get("tool_name"):
-            record["detail"] = await asyncio.to_thread(dialogs.detail_of, record)  # reads the edited file
+        if record.kind == "permission" and record.tool_name:
+            detail = await asyncio.to_thread(dialogs.detail_of, record)  # reads the edited file
+            record = replace(record, detail=detail)
         replaced = None
-        if replacing is not None and replacing["id"] not in self._inflight:
+        if replacing is not None and replacing.id not in self._inflight:
             replaced = await self._close(replacing, "resolved", change.via, inserts=(record,))
         else:
             await self._write([record], [])
             if replacing is not None:
-                self._inflight[replacing["id"]].append(change.via)
-        self.pending[record["id"]] = record
-        if record["session_id"]:
-            self._by_session[record["session_id"]] = record["id"]
+                self._inflight[replacing.id].append(change.via)
+        self.pending[record.id] = record
+        if record.session_id:
+            self._by_session[record.session_id] = record.id
         if replaced:
             self._announce("resolved", replaced)
         self._announce("created", record)
-        if record["tmux_target"] and not record["tmux_session"]:
+        if record.tmux_target and not record.tmux_session:
             self._spawn(self._name_session(record))
-        return {"id": record["id"], "action": "created", "notification": record}
+        return NotifyAnswer(id=record.id, action="created", notification=record)
 
-    async def _name_session(self, record: dict[str, Any]) -> None:
+    async def _name_session(self, record: Record) -> None:
         """Fill in the tmux session's name (and the env name, when none was given) from the pane, so
         the hook need not spend its time asking tmux."""
+        assert record.tmux_target is not None
         try:
-            name = await self.panes.session_name(record.get("tmux_socket"), record["tmux_target"])
+            name = await self.panes.session_name(record.tmux_socket, record.tmux_target)
         except tmux.TmuxError:
             return
-        named = lifecycle.session_named(record, name)
-        if named is None:
-            return
         async with self._changing:
-            if record["status"] != "pending" or record.get("tmux_session"):
+            current = self.pending.get(record.id)
+            named = lifecycle.session_named(current, name) if current is not None else None
+            if named is None:
                 return
             try:
-                await self._save(record, **named)
+                named = await self._save(lifecycle.updating(named, self.clock()))
             except ApiRefusal:
                 return  # logged; the request keeps working without its session's name
-            self._announce("updated", record)
+            self._announce("updated", named)
 
-    async def dismiss(self, id: str) -> dict[str, Any]:
-        record = self.get(id)
+    async def dismiss(self, id: str) -> Record:
+        self.get(id)
         async with self._changing:
-            self._check_pending(record)
+            record = self.current(id)
             if id in self._inflight:
                 raise ApiRefusal(409, "already_resolved", f"request {id} is being answered right now",
                                  notification=record)
-            await self._close(record, "dismissed", "dismiss")
-            self._announce("dismissed", record)
-            return record
+            closed = await self._close(record, "dismissed", "dismiss")
+            self._announce("dismissed", closed)
+            return closed
 
     def shutdown(self) -> None:
         """Release every waiting hook at once: the server is going away (the hook retries)."""
         self.mailbox.close()
 
-    async def attach_hook(self, record: dict[str, Any]) -> asyncio.Future[HookOutput | None]:
-        """A PermissionRequest hook starts waiting for the decision on `record`."""
-        future = self.mailbox.attach(record["id"])
-        await self.set_hook_waiting(record, True)
+    async def attach_hook(self, id: str) -> asyncio.Future[HookOutput | None]:
+        """A PermissionRequest (or Elicitation) hook starts waiting for the decision on request `id`."""
+        future = self.mailbox.attach(id)
+        await self.set_hook_waiting(id, True)
         return future
 
-    def detach_hook(self, record: dict[str, Any], future: asyncio.Future[HookOutput | None]) -> None:
+    def detach_hook(self, id: str, future: asyncio.Future[HookOutput | None]) -> None:
         """The hook's connection ended (answered, timed out, killed, or the server is stopping); the record
         says so once the store has it."""
-        if self.mailbox.detach(record["id"], future):
-            self._spawn(self.set_hook_waiting(record, False))
+        if self.mailbox.detach(id, future):
+            self._spawn(self.set_hook_waiting(id, False))
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
@@ -277,77 +298,73 @@ class Orchestra:
         """The decision for `id` was written to its hook's connection."""
         self.mailbox.acknowledged(id)
 
-    async def set_hook_waiting(self, record: dict[str, Any], waiting: bool) -> None:
+    async def set_hook_waiting(self, id: str, waiting: bool) -> None:
         async with self._changing:
-            if record.get("hook_waiting") == waiting or record["status"] != "pending":
+            record = self.pending.get(id)
+            if record is None or record.hook_waiting == waiting:
                 return
             try:
-                await self._save(record, hook_waiting=waiting)
+                record = await self._save(lifecycle.updating(record, self.clock(), hook_waiting=waiting))
             except ApiRefusal:
                 return  # logged; hook_waiting is only shown, the hook keeps waiting either way
             self._announce("updated", record)
 
     # ---- answers ---------------------------------------------------------------------------------
 
-    async def respond(self, body: Any, answered_by: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def respond(self, body: Any, answered_by: AnsweredBy | None = None) -> RespondAnswer:
         if not isinstance(body, dict):
             raise ApiRefusal(400, "bad_request", "the body must be a JSON object")
         id = body.get("notification_id")
         if not isinstance(id, str) or not id:
             raise ApiRefusal(400, "bad_request", "notification_id (a string) is required")
-        record = self.get(id)
-        plan = delivery.plan(record, body)
-        self._check_pending(record)
+        plan = delivery.plan(self.get(id), body)
+        self.current(id)
         # One answer at a time per request; whoever waited finds it resolved and gets 409.
         async with self._locks.setdefault(id, asyncio.Lock()):
-            self._check_pending(record)
+            self.current(id)
             # An answer given before the dialog is drawn or its hook listens waits for them (not in
             # flight: the session may still move on meanwhile, and then nothing is typed).
-            await self.courier.hold(record, plan)
+            await self.courier.hold(id, plan)
             async with self._changing:  # no change of this request is half-written now
-                self._check_pending(record)
+                record = self.current(id)
                 self._inflight[id] = []
             try:
                 via = await self.courier.deliver(record, plan, self._mark_typing)
             except BaseException:
                 async with self._changing:
-                    await self._unmark_typing(record)
+                    await self._unmark_typing(id)
                     deferred = self._inflight.pop(id, [])
-                    if deferred:
-                        await self._resolve(record, deferred[0])
+                    if deferred and id in self.pending:
+                        await self._resolve(self.pending[id], deferred[0])
                 raise
             async with self._changing:
                 self._inflight.pop(id, None)
-                record.pop("typing_since", None)
+                record = replace(self.pending[id], typing_since=msgspec.UNSET)
                 try:
-                    await self._close(record, "resolved", via, answer_response(plan), answer_type(plan),
-                                      answered_by=answered_by)
+                    closed = await self._close(record, "resolved", via, answer_response(plan), answer_type(plan),
+                                               answered_by=answered_by)
                 except ApiRefusal as e:  # delivered, but not recorded: say so, lest it be answered again
                     raise ApiRefusal(e.status, e.code, f"the answer was delivered ({via}) but could not be "
                                      f"recorded ({e.message}); do not answer it again: dismiss it once the "
                                      "store works") from None
-                self._announce("resolved", record)
-                if record.get("session_id") and record["kind"] in delivery.DIALOG_KINDS:
-                    self._answered[record["session_id"]] = (asyncio.get_running_loop().time(), record)
-            return {"ok": True, "delivered_via": via, "notification": record}
+                self._announce("resolved", closed)
+                if closed.session_id and closed.kind in delivery.DIALOG_KINDS:
+                    self._answered[closed.session_id] = (asyncio.get_running_loop().time(), closed)
+            return RespondAnswer(ok=True, delivered_via=via, notification=closed)
 
-    async def _mark_typing(self, record: dict[str, Any]) -> None:
-        """Keys are about to be typed for `record`: the store says so first, so a server killed while
+    async def _mark_typing(self, id: str) -> None:
+        """Keys are about to be typed for request `id`: the store says so first, so a server killed while
         typing never types the answer a second time after its restart (see Courier.deliver)."""
         async with self._changing:
-            stamp = self.clock()
-            await self._write([], [{**record, "typing_since": stamp}])
-            record["typing_since"] = stamp
+            marked = replace(self.pending[id], typing_since=self.clock())
+            await self._write([], [marked])
+            self.pending[id] = marked
 
-    async def _unmark_typing(self, record: dict[str, Any]) -> None:
-        if record.pop("typing_since", None) is not None and record["status"] == "pending":
+    async def _unmark_typing(self, id: str) -> None:
+        record = self.pending.get(id)
+        if record is not None and record.typing_since is not msgspec.UNSET:
+            self.pending[id] = record = replace(record, typing_since=msgspec.UNSET)
             try:
                 await self._write([], [record])
             except ApiRefusal:
                 pass  # logged; the record says typing_since until the next write, which is safe
-
-    def _check_pending(self, record: dict[str, Any]) -> None:
-        if record["status"] != "pending" or record["id"] not in self.pending:
-            raise ApiRefusal(409, "already_resolved",
-                           f"request {record['id']} was already {record['status']} ({record.get('resolved_via')});"
-                           " nothing was typed", notification=record)

@@ -39,6 +39,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from piko import config
+from piko.models import ChangeKind, Record
 from piko.server.body import read_json
 from piko.server.errors import ApiRefusal
 from piko.server.guard import browser_session
@@ -150,17 +151,18 @@ def _is_b64url(value: Any) -> bool:
     return isinstance(value, str) and 0 < len(value) <= 256 and ok.issuperset(value)
 
 
-def payload(record: dict[str, Any], show_content: bool) -> dict[str, Any]:
-    """What a push carries for a new request: who needs you, and the tool and command only if opted in."""
-    cwd = str(record.get("cwd") or "").rstrip("/")
-    project = record.get("project_name") or record.get("tmux_session") or cwd.rsplit("/", 1)[-1] or "a session"
-    message: dict[str, Any] = {"type": "request", "id": record["id"], "tag": f"piko-{record['id']}",
+def payload(record: Record, show_content: bool) -> dict[str, Any]:
+    """What a push carries for a new request (the service worker's JSON): who needs you, and the tool and
+    command only if opted in."""
+    cwd = (record.cwd or "").rstrip("/")
+    project = record.project_name or record.tmux_session or cwd.rsplit("/", 1)[-1] or "a session"
+    message: dict[str, Any] = {"type": "request", "id": record.id, "tag": f"piko-{record.id}",
                                "title": f"Claude needs you in {project}", "body": "", "url": "/"}
     if show_content:
-        tool = record.get("tool_name") or ""
-        detail = record.get("summary") or record.get("message") or ""
+        tool = record.tool_name or ""
+        detail = record.summary or record.message or ""
         message["body"] = (f"{tool}: {detail}" if tool else detail)[:MAX_DETAIL]
-    decidable = record.get("kind") == "permission" and any(o.get("decision") for o in record.get("options", []))
+    decidable = record.kind == "permission" and any(o.decision for o in record.options)
     message["actions"] = ["allow", "deny", "open"] if decidable else ["open"]
     return message
 
@@ -177,7 +179,7 @@ class Push:
         self.sender = sender
         self._key: Vapid02 | None = None
         store.db.executescript(SCHEMA)  # at start-up, before the event loop runs
-        self.pending: dict[str, dict[str, Any]] = {}  # requests created since start, still open
+        self.pending: dict[str, Record] = {}  # requests created since start, still open
         self.pushed: dict[str, set[str]] = {}  # request id -> endpoints that were told of it
         self.tasks: dict[str, asyncio.Task[None]] = {}  # request id -> its delayed pushes
         self.sending: set[asyncio.Task[None]] = set()
@@ -225,18 +227,21 @@ class Push:
 
     # ---- what the orchestra announces ------------------------------------------------------------
 
-    def observe(self, kind: str, record: dict[str, Any]) -> None:
+    def observe(self, kind: ChangeKind, record: Record) -> None:
         """Told every change the orchestra announces (on the event loop; never blocks, never raises)."""
         try:
             self._observe(kind, record)
         except Exception:
             log.exception("scheduling a push failed")
 
-    def _observe(self, kind: str, record: dict[str, Any]) -> None:
-        id = record["id"]
-        if kind == "created" and record.get("status") == "pending":
+    def _observe(self, kind: ChangeKind, record: Record) -> None:
+        id = record.id
+        if kind == "created" and record.status == "pending":
             self.pending[id] = record
-            self.tasks[id] = asyncio.get_running_loop().create_task(self._announce(id))
+            # Who is looking now, when the request appears: a push without delay follows that, not what
+            # presence is by the time the subscriptions are read (off the loop).
+            looking = self.someone_looking()
+            self.tasks[id] = asyncio.get_running_loop().create_task(self._announce(id, looking))
         elif kind == "updated" and id in self.pending:
             self.pending[id] = record
         elif kind in ("resolved", "dismissed"):
@@ -251,7 +256,7 @@ class Push:
     def someone_looking(self) -> bool:
         return any(getattr(c, "visible", False) for c in self.hub.clients)
 
-    async def _announce(self, id: str) -> None:
+    async def _announce(self, id: str, looking_at_start: bool) -> None:
         try:
             started = asyncio.get_running_loop().time()
             for sub in await self.live():
@@ -261,7 +266,7 @@ class Push:
                 record = self.pending.get(id)
                 if record is None:
                     return
-                if self.someone_looking():
+                if self.someone_looking() or (looking_at_start and sub.delay_seconds == 0):
                     continue
                 self.pushed.setdefault(id, set()).add(sub.endpoint)
                 self._spawn(self._send(sub, payload(record, sub.show_content)))

@@ -7,11 +7,10 @@ refused 409 `unsafe_socket`, as delivery refuses it: nothing is read)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.responses import JSONResponse
 
 from piko import tmux
+from piko.models import FleetSession, Record
 from piko.server.delivery import Panes, pane_of
 from piko.server.errors import ApiRefusal
 
@@ -28,14 +27,14 @@ class NoScreen(Exception):
         self.reason = reason
 
 
-async def pane_lines(panes: Panes, record: dict[str, Any]) -> list[str]:
+async def pane_lines(panes: Panes, record: Record | FleetSession) -> list[str]:
     """The lines of the pane of `record` (a request or a session record), as the terminal shows them, with
     up to SCREEN_HISTORY lines of history above. Raises NoScreen, or ApiRefusal (409 unsafe_socket, 502 tmux_failed)."""
     target = pane_of(record)
     if target is None:
         raise NoScreen("no_pane", "no tmux pane")
     try:
-        text = await panes.capture(record.get("tmux_socket"), target, SCREEN_HISTORY)
+        text = await panes.capture(record.tmux_socket, target, SCREEN_HISTORY)
     except tmux.PaneGone:
         raise NoScreen("pane_gone", "the pane is gone") from None
     except tmux.UnsafeSocket as e:

@@ -1,14 +1,13 @@
 """The durable store: every request record, pending and past, in SQLite (WAL mode).
 
-A record is kept whole as JSON, with the columns needed to find it beside it. Each write is its own
-transaction, committed before the change is announced, so what clients saw survives a restart or a
-`kill -9` of the server.
+A record (models.Record) is kept whole as its JSON, with the columns needed to find it beside it. Each
+write is its own transaction, committed before the change is announced, so what clients saw survives a
+restart or a `kill -9` of the server.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import queue
 import sqlite3
@@ -17,7 +16,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+import msgspec
+from msgspec.structs import replace
+
 from piko import claude
+from piko.models import Record
 
 log = logging.getLogger("piko.store")
 T = TypeVar("T")
@@ -52,13 +55,26 @@ SCHEMA_VERSION = "1"
 BUSY_TIMEOUT_MS = 5000  # how long a write waits for another connection's; bounded
 
 
-def _load(data: str) -> dict[str, Any]:
-    """A stored record; one written before records had `summary` and `resolution` gets them now."""
-    record: dict[str, Any] = json.loads(data)
-    if "summary" not in record:
-        record["summary"] = claude.summary_of(record)
-    if "resolution" not in record:
-        record["resolution"] = claude.resolution_of(record)
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(Record)
+
+
+def _dump(record: Record) -> str:
+    return _encoder.encode(record).decode()
+
+
+def _load(data: str) -> Record | None:
+    """A stored record; one written before records had `summary` and `resolution` gets them now. None
+    (logged) for a row that is not a record."""
+    try:
+        record = _decoder.decode(data)
+    except msgspec.ValidationError as e:
+        log.error("a stored request is not a record (%s): left out", e)
+        return None
+    if not record.summary:
+        record = replace(record, summary=claude.summary_of(record))
+    if record.resolution is None and record.status != "pending":
+        record = replace(record, resolution=claude.resolution_of(record))
     return record
 
 
@@ -76,19 +92,18 @@ def _connect(path: Path) -> sqlite3.Connection:
     return db
 
 
-def _write_many(db: sqlite3.Connection, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
+def _write_many(db: sqlite3.Connection, inserts: list[Record], updates: list[Record]) -> None:
     try:
         with db:
             db.execute("BEGIN")
             for r in updates:
                 db.execute("UPDATE notifications SET status = ?, updated_at = ?, data = ? WHERE id = ?",
-                           (r["status"], r["updated_at"], json.dumps(r, ensure_ascii=False), r["id"]))
+                           (r.status, r.updated_at, _dump(r), r.id))
             for r in inserts:
                 db.execute("INSERT INTO notifications (id, status, session_id, created_at, updated_at, data)"
                            " VALUES (?, ?, ?, ?, ?, ?)",
-                           (r["id"], r["status"], r.get("session_id"), r["created_at"], r["updated_at"],
-                            json.dumps(r, ensure_ascii=False)))
-    except (sqlite3.Error, ValueError) as e:  # ValueError: text SQLite cannot hold (UnicodeEncodeError)
+                           (r.id, r.status, r.session_id, r.created_at, r.updated_at, _dump(r)))
+    except (sqlite3.Error, ValueError, msgspec.EncodeError) as e:  # ValueError: text UTF-8 cannot hold
         raise StoreError(str(e)) from e
 
 
@@ -187,7 +202,7 @@ class Store:
             self._writer = None
         self.db.close()
 
-    async def write_many(self, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
+    async def write_many(self, inserts: list[Record], updates: list[Record]) -> None:
         """Several changes in one transaction, on the writer thread: all of them are written, or
         (StoreError) none. The change is committed when this returns."""
         await self.run(lambda db: _write_many(db, inserts, updates))
@@ -217,16 +232,16 @@ class Store:
         self._writer.jobs.put((job, loop, future))
         return future
 
-    def get(self, id: str) -> dict[str, Any] | None:
+    def get(self, id: str) -> Record | None:
         row = self.db.execute("SELECT data FROM notifications WHERE id = ?", (id,)).fetchone()
         return _load(row[0]) if row else None
 
-    def pending(self) -> Iterator[dict[str, Any]]:
+    def pending(self) -> Iterator[Record]:
         """Pending records, oldest first."""
         rows = self.db.execute("SELECT data FROM notifications WHERE status = 'pending' ORDER BY seq")
-        return (_load(r[0]) for r in rows)
+        return (record for r in rows if (record := _load(r[0])) is not None)
 
-    def history(self, status: str | None, limit: int, before: int | None) -> tuple[list[dict[str, Any]], int | None]:
+    def history(self, status: str | None, limit: int, before: int | None) -> tuple[list[Record], int | None]:
         """Records newest first, `limit` at a time; returns them and the cursor for the next page."""
         sql = "SELECT seq, data FROM notifications WHERE 1=1"
         args: list[Any] = []
@@ -241,4 +256,4 @@ class Store:
         rows = self.db.execute(sql, args).fetchall()
         page = rows[:limit]
         next_before = page[-1][0] if len(rows) > limit else None
-        return [_load(r[1]) for r in page], next_before
+        return [record for r in page if (record := _load(r[1])) is not None], next_before

@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from piko.models import ChangeKind, Record
 from piko.server import notify_rules
 from piko.server.body import read_json
 from piko.server.errors import ApiRefusal
@@ -155,18 +156,18 @@ class Notifier:
         self._pool = concurrent.futures.ThreadPoolExecutor(SENDERS, thread_name_prefix="piko-notify")
         self._sending: set[asyncio.Task[None]] = set()
 
-    def observe(self, kind: str, record: dict[str, Any]) -> None:
+    def observe(self, kind: ChangeKind, record: Record) -> None:
         """A change the orchestra announced (it must not fail: it is on the orchestra's path)."""
         try:
             if kind == "created" and self.by_id:
                 self.schedule.created(notify_rules.ask_of(record), self.clock())
             elif kind in ("resolved", "dismissed"):
-                self.schedule.resolved(str(record["id"]))
+                self.schedule.resolved(record.id)
             else:
                 return
             self._wake.set()
         except Exception:  # a notification is never worth failing a request for
-            log.exception("notify targets could not take a change of request %s", record.get("id"))
+            log.exception("notify targets could not take a change of request %s", record.id)
 
     async def add(self, url: str, delay: float, content: bool) -> Target:
         """A new target (409 past MAX_TARGETS, counting those still being written: two adds at once

@@ -20,10 +20,14 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from piko import claude, tmux
+from piko.models import Record
 from piko.server.panes import PaneKey, Panes, agent_process, process_alive
+
+if TYPE_CHECKING:
+    from piko.server.orchestra import Orchestra
 
 log = logging.getLogger("piko.watcher")
 
@@ -53,7 +57,7 @@ def read_screen(text: str) -> Screen:
 
 
 class Watcher:
-    def __init__(self, orchestra: Any, interval: float = INTERVAL) -> None:
+    def __init__(self, orchestra: Orchestra, interval: float = INTERVAL) -> None:
         self.orchestra = orchestra
         self.interval = interval
         self.panes: Panes[Screen] = Panes(read_screen)
@@ -72,53 +76,53 @@ class Watcher:
             await asyncio.sleep(self.interval)
 
     async def tick(self) -> None:
-        records = [r for r in self.orchestra.pending.values() if r.get("tmux_target")]
-        live = {r["id"] for r in records}
+        records = [r for r in self.orchestra.pending.values() if r.tmux_target]
+        live = {r.id for r in records}
         for gone in (self._seen | self._misses.keys() | self._agents.keys()) - live:
             self._seen.discard(gone)
             self._misses.pop(gone, None)
             self._agents.pop(gone, None)
         self.panes.keep_only({_key(r) for r in records})
         fleet = self.orchestra.fleet  # sessions end the same way: one list-panes per tmux server for both
-        sockets = {r.get("tmux_socket") for r in records} | {s.get("tmux_socket") for s in fleet.watched()}
+        sockets = {r.tmux_socket for r in records} | {s.tmux_socket for s in fleet.watched()}
         states = await self.panes.states(sockets) if sockets else {}
         fleet.look(states, self.orchestra.clock())
         if not records:
             return
-        dialogs: dict[str | None, list[tuple[dict[str, Any], tmux.PaneState]]] = {}
+        dialogs: dict[str | None, list[tuple[Record, tmux.PaneState]]] = {}
         for record in records:
-            socket = record.get("tmux_socket")
+            socket = record.tmux_socket
             panes = states[socket]
             if panes is None:
                 continue  # tmux did not answer this time
-            state = panes.get(record["tmux_target"])
+            state = panes.get(_key(record)[1])
             via = self._agent_gone(record, state)
             if via:
                 await self._settle(record, via)
-            elif state is not None and record["kind"] in WATCHED_DIALOGS:
+            elif state is not None and record.kind in WATCHED_DIALOGS:
                 dialogs.setdefault(socket, []).append((record, state))
         await asyncio.gather(*(self._look(socket, looks) for socket, looks in dialogs.items()))
 
-    def _agent_gone(self, record: dict[str, Any], state: tmux.PaneState | None) -> str | None:
+    def _agent_gone(self, record: Record, state: tmux.PaneState | None) -> str | None:
         """Why the agent behind `record` is gone, or None while it runs."""
         if state is None:
             return "pane_gone"
         if state.dead:
             return "pane_dead"
-        if record["id"] not in self._agents:
-            self._agents[record["id"]] = (state.pid, agent_process(state.pid))
-        pane_pid, agent = self._agents[record["id"]]
+        if record.id not in self._agents:
+            self._agents[record.id] = (state.pid, agent_process(state.pid))
+        pane_pid, agent = self._agents[record.id]
         if state.pid != pane_pid:
             return "claude_gone"  # the pane was respawned with another process
         if agent is not None and process_alive(*agent) is False:
             return "claude_gone"  # e.g. back at the shell Claude was started from
         return None
 
-    async def _look(self, socket: str | None, looks: list[tuple[dict[str, Any], tmux.PaneState]]) -> None:
+    async def _look(self, socket: str | None, looks: list[tuple[Record, tmux.PaneState]]) -> None:
         """Judge the dialogs of these requests, whose panes are on one tmux server, from their screens."""
         screens = await self.panes.screens(socket, list({state.id: state for _, state in looks}.values()))
         for record, state in looks:
-            if state.id not in screens or record["status"] != "pending":
+            if state.id not in screens or record.id not in self.orchestra.pending:
                 continue
             screen = screens[state.id]
             if screen is None:
@@ -126,8 +130,8 @@ class Watcher:
             else:
                 await self._judge(record, screen)
 
-    async def _judge(self, record: dict[str, Any], screen: Screen) -> None:
-        id = record["id"]
+    async def _judge(self, record: Record, screen: Screen) -> None:
+        id = record.id
         if screen.options:
             self._seen.add(id)
             self._misses[id] = 0
@@ -139,16 +143,17 @@ class Watcher:
         if self._misses[id] >= GONE_CHECKS:
             await self._settle(record, "terminal")
 
-    async def _settle(self, record: dict[str, Any], via: str) -> None:
-        if record["status"] == "pending" and record["id"] in self.orchestra.pending:
-            log.info("request %s: %s", record["id"], via)
-            await self.orchestra.resolve(record, via)
+    async def _settle(self, record: Record, via: str) -> None:
+        if record.id in self.orchestra.pending:
+            log.info("request %s: %s", record.id, via)
+            await self.orchestra.resolve(record.id, via)
 
 
-def _key(record: dict[str, Any]) -> PaneKey:
-    return (record.get("tmux_socket"), record["tmux_target"])
+def _key(record: Record) -> PaneKey:
+    assert record.tmux_target is not None  # the watcher looks only at requests with a pane
+    return (record.tmux_socket, record.tmux_target)
 
 
-def _age(record: dict[str, Any]) -> float:
-    created = datetime.fromisoformat(record["created_at"].replace("Z", "+00:00")).timestamp()
+def _age(record: Record) -> float:
+    created = datetime.fromisoformat(record.created_at.replace("Z", "+00:00")).timestamp()
     return time.time() - created

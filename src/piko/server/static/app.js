@@ -28,6 +28,7 @@ import {
   sendText, showModalError, snapshotArrived, submitAnswers,
 } from './modal.js';
 import { closeDesktopNote, desktopNotify, enableNotifications, renderNotifyButton } from './notifications.js';
+import { watchPresence } from './presence.js';
 import { pollPreview } from './preview.js';
 import { bindPush, registerWorker } from './push.js';
 import { SESSION_KEY } from './session.js';
@@ -119,8 +120,8 @@ function bindEvents() {
   window.addEventListener('storage', (e) => { if (e.key === SESSION_KEY && e.newValue) reconnectNow(); });
 
   document.addEventListener('keydown', onKeyDown);
+  watchPresence(sendPresence);
   document.addEventListener('visibilitychange', () => {
-    sendPresence();
     if (document.hidden) return;
     reconnectNow();
     refreshAges();

@@ -9,7 +9,7 @@
 import { api } from './api.js';
 import { applySessions, upsertSession } from './fleetstate.js';
 import { isObject } from './marks.js';
-import { presenceMessage } from './push.js';
+import { presenceMessage } from './presence.js';
 import { forgetCredential, sessionCredential } from './session.js';
 import { applySnapshot, removeRequest, setConn, signedOut, state, upsertRequest } from './state.js';
 
@@ -145,7 +145,7 @@ function forceReconnect() {
   connect();
 }
 
-/** Tell the server whether this inbox is in a visible tab (it holds back Web Push while one is). */
+/** Tell the server whether someone is looking at this inbox (presence.js: it holds back Web Push then). */
 export function sendPresence() {
   const ws = socket.ws;
   if (!ws || ws.readyState !== WebSocket.OPEN) return;

@@ -1,5 +1,5 @@
-/* The installable app and Web Push, in the page: registers the service worker (sw.js), reports whether the
- * inbox is in a visible tab (no push then), and the "Phone alerts" panel that subscribes this browser.
+/* The installable app and Web Push, in the page: registers the service worker (sw.js) and the "Phone alerts"
+ * panel that subscribes this browser (whether someone is looking, which holds pushes back: presence.js).
  *
  * Permission is asked only when the person clicks "Turn on", never on load. The subscription is stored on
  * the server with this browser's session (revoking the session drops it), with two choices: a delay (push
@@ -32,11 +32,6 @@ export async function registerWorker() {
   const credential = sessionCredential();
   if (credential) copyCredential(credential); // signed in before the worker existed
   await refreshPushState();
-}
-
-/** `{"type": "presence", "visible": ...}` for the server: no push while an inbox is visible. */
-export function presenceMessage() {
-  return JSON.stringify({ type: 'presence', visible: document.visibilityState === 'visible' });
 }
 
 function base64UrlToBytes(text) {
