@@ -13,6 +13,18 @@ from typing import Any, Literal
 
 import msgspec
 
+# What a request shows of its call (`detail`) is defined in details.py; re-exported here.
+from piko.details import (
+    Detail as Detail,
+    DiffDetail as DiffDetail,
+    ElicitationDetail as ElicitationDetail,
+    ElicitationField as ElicitationField,
+    McpDetail as McpDetail,
+    PlanDetail as PlanDetail,
+    RawDetail as RawDetail,
+    WebDetail as WebDetail,
+)
+
 Kind = Literal["permission", "question", "idle", "notice", "elicitation"]
 Status = Literal["pending", "resolved", "dismissed"]
 DecisionName = Literal["allow", "always", "deny"]
@@ -57,75 +69,6 @@ class AnsweredBy(msgspec.Struct, kw_only=True):
     kind: Literal["device", "browser", "cli"]
     id: str | None = None
     name: str | None = None
-class DiffDetail(msgspec.Struct, tag_field="kind", tag="diff", kw_only=True):
-    """A file change (Edit, MultiEdit, Write, NotebookEdit) as a unified diff with context from disk."""
-
-    path: str
-    unified: str
-    added: int
-    removed: int
-    new_file: bool
-    folded: bool  # cut: `unified` holds the start of a longer diff
-    size: int  # lines of the whole diff
-
-
-class PlanDetail(msgspec.Struct, tag_field="kind", tag="plan", kw_only=True):
-    """The plan an ExitPlanMode call asks to approve, as raw Markdown (shown rendered, safely)."""
-
-    markdown: str
-    source: Literal["tool_input", "file"]
-    path: str | None
-
-
-class McpDetail(msgspec.Struct, tag_field="kind", tag="mcp", kw_only=True):
-    """A call of an MCP server's tool (mcp__<server>__<tool>)."""
-
-    server: str
-    tool: str
-    arguments: dict[str, Any]
-
-
-class WebDetail(msgspec.Struct, tag_field="kind", tag="web", kw_only=True):
-    url: str | None
-    query: str | None
-
-
-class RawDetail(msgspec.Struct, tag_field="kind", tag="raw", kw_only=True):
-    """A tool Piko does not know: its tool_input is shown as it is."""
-
-
-class ElicitationField(msgspec.Struct, kw_only=True):
-    """One field of an MCP elicitation's form, from its `requested_schema` (elicitation.fields_of): a
-    string (free text, or one of `enum`, shown by `enum_labels`), number, integer or boolean; "other" for
-    a type Piko does not know (any JSON value)."""
-
-    name: str
-    title: str | None
-    description: str | None
-    type: Literal["string", "number", "integer", "boolean", "other"]
-    enum: list[str] | None
-    enum_labels: list[str] | None
-    required: bool
-    default: Any
-    minimum: float | None
-    maximum: float | None
-    min_length: float | None
-    max_length: float | None
-
-
-class ElicitationDetail(msgspec.Struct, tag_field="kind", tag="elicitation", kw_only=True):
-    """An MCP server asks the person for input (kind "elicitation"): its message and a form (mode
-    "form"), or a URL to open (mode "url")."""
-
-    server: str
-    message: str
-    mode: Literal["form", "url"]
-    url: str | None
-    elicitation_id: str | None
-    fields: list[ElicitationField]
-
-
-Detail = DiffDetail | PlanDetail | McpDetail | WebDetail | RawDetail | ElicitationDetail
 
 
 class Suggestion(msgspec.Struct, kw_only=True):
