@@ -109,3 +109,36 @@ def test_another_kind_and_no_waiting_hook_are_clear_errors(server: PikoServer, p
     [other] = [r for r in server.pending() if r["session_id"] == "other"]
     wrong = respond(server, piko_home, other["id"], "--decline")
     assert wrong.returncode == 2 and "not an MCP elicitation" in wrong.stderr
+
+
+def test_the_picker_asks_each_field_in_turn(server: PikoServer, piko_home: Path, tmux: Any) -> None:
+    from tests.test_respond_cli import run_in_pane
+
+    hook, request = waiting(server, piko_home, "picker")
+    try:
+        pane = run_in_pane(tmux, server, piko_home, request["id"])
+        tmux.wait_for(pane, r"MCP server pikostub asks for input(.|\n)*Answer the MCP server:")
+        tmux.cmd("send-keys", "-t", pane, "Enter")  # Accept
+        tmux.wait_for(pane, r"\? Your name")
+        tmux.cmd("send-keys", "-t", pane, "Enter")  # empty: it is required
+        tmux.wait_for(pane, r"This field is required")
+        tmux.cmd("send-keys", "-t", pane, "-l", "Ann")
+        tmux.cmd("send-keys", "-t", pane, "Enter")
+        tmux.wait_for(pane, r"\? Urgent")
+        tmux.cmd("send-keys", "-t", pane, "y")  # a confirm takes y at once
+        tmux.wait_for(pane, r"\? Color")
+        tmux.cmd("send-keys", "-t", pane, "Down", "Down", "Enter")  # Blue
+        tmux.wait_for(pane, r"\? How many")
+        tmux.cmd("send-keys", "-t", pane, "-l", "12")
+        tmux.cmd("send-keys", "-t", pane, "Enter")
+        tmux.wait_for(pane, r"field count is at most 10")
+        tmux.cmd("send-keys", "-t", pane, "BSpace", "BSpace")
+        tmux.cmd("send-keys", "-t", pane, "-l", "2")
+        tmux.cmd("send-keys", "-t", pane, "Enter")
+        tmux.wait_for(pane, r"EXIT:0")
+        assert json.loads(output_of(hook)) == {"hookSpecificOutput": {
+            "hookEventName": "Elicitation", "action": "accept",
+            "content": {"name": "Ann", "urgent": True, "color": "blue", "count": 2}}}
+    finally:
+        if hook.poll() is None:
+            hook.kill()
