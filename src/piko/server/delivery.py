@@ -1,5 +1,6 @@
 """Carrying an answer to the agent: through its waiting PermissionRequest hook (a structured decision),
-else as keystrokes into its exact tmux pane, never sooner than the agent can take it.
+else as keystrokes into its exact tmux pane, never sooner than the agent can take it. An MCP
+elicitation's answer goes through its waiting Elicitation hook only: it has no keystroke route.
 
 The request reaches the server about half a second before Claude Code draws its dialog, and its hook
 starts listening a moment after the request exists. An answer given in that window is held (at most

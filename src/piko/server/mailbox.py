@@ -1,4 +1,5 @@
-"""The hook mailbox: PermissionRequest hooks waiting for a decision, and the decisions handed to them.
+"""The hook mailbox: PermissionRequest (and Elicitation) hooks waiting for a decision, and the decisions
+handed to them.
 
 A hook waits on `POST .../wait` (only with its wait key, server/waitkeys.py) for the request it created.
 An answer for that request is handed to it here as the hook's output and counts as delivered only once

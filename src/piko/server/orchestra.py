@@ -71,7 +71,7 @@ class Orchestra:
         # Requests whose answer is being delivered: lifecycle resolutions that arrive meanwhile wait
         # here, so the answer (not the event our own keystrokes caused) is what the record keeps.
         self._inflight: dict[str, list[str]] = {}
-        self.mailbox = Mailbox()  # PermissionRequest hooks waiting for a decision
+        self.mailbox = Mailbox()  # PermissionRequest and Elicitation hooks waiting for a decision
         self.courier = delivery.Courier(self.mailbox, self.panes, self.current)
         self._background: set[asyncio.Task[None]] = set()
         self.event_keys = EventKeys(store)
