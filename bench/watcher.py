@@ -205,13 +205,13 @@ def _alternatives(ctx: Context, seconds: float) -> None:
 # ---- the old watcher, for the baseline -------------------------------------------------------------
 
 async def _old_watcher(socket: str, panes: list[str], interval: float = 0.4, parallel: int = 8) -> None:
-    from piko import claude, tmux
+    from piko import claude_screen, tmux
 
     limit = asyncio.Semaphore(parallel)
 
     async def look(pane: str) -> None:
         async with limit:
-            claude.screen_options(await tmux.capture(socket, pane, join=True))
+            claude_screen.screen_options(await tmux.capture(socket, pane, join=True))
 
     while True:
         await asyncio.gather(*(look(p) for p in panes))

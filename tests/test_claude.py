@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from piko import claude
+from piko import claude, claude_screen
 from piko.models import Answers, Decision, HookEvent, Record
 from tests.support.records import record as make_record
 
@@ -20,39 +20,39 @@ def screen(name: str, blank_below: int = 0) -> str:
 
 @pytest.mark.parametrize("blank_below", [0, 20])
 def test_bash_permission_options(blank_below):
-    options = claude.screen_options(screen("screen-permission-bash", blank_below))
+    options = claude_screen.screen_options(screen("screen-permission-bash", blank_below))
     assert [k for k, _ in options] == ["1", "2", "3", "4"]
-    assert claude.key_for_decision("allow", options) == "1"
-    assert claude.key_for_decision("always", options) == "2"
-    assert claude.key_for_decision("deny", options) == "4"
+    assert claude_screen.key_for_decision("allow", options) == "1"
+    assert claude_screen.key_for_decision("always", options) == "2"
+    assert claude_screen.key_for_decision("deny", options) == "4"
 
 
 def test_write_permission_options():
-    options = claude.screen_options(screen("screen-permission-write"))
+    options = claude_screen.screen_options(screen("screen-permission-write"))
     assert [k for k, _ in options] == ["1", "2", "3"]
-    assert claude.key_for_decision("deny", options) == "3"
-    assert claude.key_for_decision("always", options) == "2"
+    assert claude_screen.key_for_decision("deny", options) == "3"
+    assert claude_screen.key_for_decision("always", options) == "2"
 
 
 def test_question_options():
-    options = claude.screen_options(screen("screen-askuserquestion", 5))
-    assert claude.key_for_label("SQLite", options) == "2"
-    assert claude.key_for_label("PostgreSQL", options) == "1"
-    assert claude.key_for_label("MySQL", options) is None
+    options = claude_screen.screen_options(screen("screen-askuserquestion", 5))
+    assert claude_screen.key_for_label("SQLite", options) == "2"
+    assert claude_screen.key_for_label("PostgreSQL", options) == "1"
+    assert claude_screen.key_for_label("MySQL", options) is None
 
 
 def test_no_dialog_no_options():
     after = ("❯ please run it\n\n● Here is a plan:\n  1. Yes this is a list\n  2. No dialog here\n\n"
              "❯ \n  ? for shortcuts\n")
-    assert claude.screen_options(after) == []
-    assert claude.key_for_decision("allow", []) is None
-    assert claude.key_for_decision("deny", []) == "Escape"
+    assert claude_screen.screen_options(after) == []
+    assert claude_screen.key_for_decision("allow", []) is None
+    assert claude_screen.key_for_decision("deny", []) == "Escape"
 
 
 def test_numbered_list_in_the_answer_above_a_dialog_is_not_taken_for_it():
     text = "● Steps:\n  1. Build\n  2. Test\n  3. Ship\n" + screen("screen-permission-write")
-    assert next(label for _, label in claude.screen_options(text)) == "Yes"
-    assert len(claude.screen_options(text)) == 3
+    assert next(label for _, label in claude_screen.screen_options(text)) == "Yes"
+    assert len(claude_screen.screen_options(text)) == 3
 
 
 def _record(name: str) -> Record:

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from piko import claude, tmux
+from piko import claude_screen, tmux
 from piko.server.app import App, create_app
 from piko.server.guard import Access
 from piko.server.store import Store
@@ -61,7 +61,7 @@ class FakePane:
     async def send_key(self, socket: str | None, target: str, key: str) -> None:
         self._check()
         self.typed.append(("key", key))
-        if claude.screen_options(self.screen):
+        if claude_screen.screen_options(self.screen):
             self.screen = "> \n? for shortcuts\n"
 
     async def session_name(self, socket: str | None, target: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any, Literal, Protocol
 
 import msgspec
 
-from piko import claude, dialogs, elicitation, tmux
+from piko import claude, claude_screen, dialogs, elicitation, tmux
 from piko.models import (
     Answer,
     Answers,
@@ -215,7 +215,7 @@ class Courier:
 
     async def dialog_options(self, socket: str | None, target: str) -> list[tuple[str, str]]:
         """The options of the Claude Code dialog the pane shows now; [] when none. Raises tmux errors."""
-        return claude.screen_options(await self.panes.capture(socket, target, join=True))
+        return claude_screen.screen_options(await self.panes.capture(socket, target, join=True))
 
     def _hook_plan(self, record: Record, plan: Answer) -> Structured | None:
         """What a hook waiting for `record` would be given for `plan`; None when no hook can carry it."""
@@ -334,14 +334,14 @@ class Courier:
         if not options:
             pass  # no dialog: even Esc (deny) would land in Claude's input box, or interrupt it
         elif isinstance(plan, Decision):
-            key = claude.key_for_decision(plan.decision, options)
+            key = claude_screen.key_for_decision(plan.decision, options)
         elif isinstance(plan, PlanChoice):
             key = dialogs.key_for_plan(plan.plan, options)
         elif isinstance(plan, Answers):
             answers = plan.answers
             if len(answers) != 1:
                 raise ApiRefusal(409, "needs_hook", "several questions at once can only be answered through the hook")
-            key = claude.key_for_label(next(iter(answers.values())), options)
+            key = claude_screen.key_for_label(next(iter(answers.values())), options)
         if key is None:
             what = f"dialog and no hook is waiting for it{held}" if not options else "option"
             raise ApiRefusal(409, "no_prompt",

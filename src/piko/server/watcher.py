@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from piko import claude, tmux
+from piko import claude_screen, tmux
 from piko.models import Record
 from piko.server.panes import PaneKey, Panes, agent_process, process_alive
 
@@ -48,7 +48,7 @@ class Screen:
 
 
 def read_screen(text: str) -> Screen:
-    options = claude.screen_options(text)
+    options = claude_screen.screen_options(text)
     lines = [line for line in text.splitlines() if line.strip()]
     footer = "\n".join(lines[-4:])
     moved_on = not options and not _BUSY.search(footer) and (
