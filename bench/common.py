@@ -287,7 +287,7 @@ class Http:
 
 # ---- a fleet of WebSocket clients in this process ------------------------------------------------
 
-SESSION_KEY = '"session_id": "'
+SESSION_KEY = '"session_id":"'  # the server's messages are compact JSON (msgspec)
 
 
 def marker_of(text: str) -> str | None:
@@ -300,9 +300,9 @@ def marker_of(text: str) -> str | None:
 
 
 def kind_of(text: str) -> str:
-    """The message type: messages start with {"type": "<kind>", ... (json.dumps' default separators)."""
-    if text.startswith('{"type": "'):
-        return text[10:text.find('"', 10)]
+    """The message type: messages start with {"type":"<kind>", ... (compact, as msgspec encodes them)."""
+    if text.startswith('{"type":"'):
+        return text[9:text.find('"', 9)]
     return "?"
 
 
