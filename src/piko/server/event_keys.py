@@ -40,13 +40,24 @@ class EventKeys:
 
     def __init__(self, store: Database) -> None:
         self.store = store
+        self._writing: set[str] = set()  # taken, their write not done yet
         store.db.executescript(SCHEMA)  # at start-up, before the event loop runs
 
     def seen(self, key: str) -> bool:
+        if key in self._writing:
+            return True
         return self.store.db.execute("SELECT 1 FROM event_keys WHERE key = ?", (key,)).fetchone() is not None
+
+    def taking(self, key: str) -> None:
+        """The event of `key` was taken: `seen` says so at once, before `remember` has written it."""
+        self._writing.add(key)
 
     async def remember(self, key: str) -> None:
         """Written (on the store's writer thread) when this returns."""
         seen_at = time.time()
-        await self.store.run(lambda db: db.execute(
-            "INSERT OR REPLACE INTO event_keys (key, seen_at) VALUES (?, ?)", (key, seen_at)))
+        self._writing.add(key)
+        try:
+            await self.store.run(lambda db: db.execute(
+                "INSERT OR REPLACE INTO event_keys (key, seen_at) VALUES (?, ?)", (key, seen_at)))
+        finally:
+            self._writing.discard(key)

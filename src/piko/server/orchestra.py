@@ -25,6 +25,7 @@ from piko.models import (
     CHANGE_MESSAGES,
     AnsweredBy,
     ChangeKind,
+    FleetSession,
     NotifyAnswer,
     Record,
     RespondAnswer,
@@ -63,7 +64,8 @@ class Orchestra:
         self.pending: dict[str, Record] = {r.id: r for r in store.pending()}
         # Claude session id -> id of its pending request: found in O(1) on every event.
         self._by_session: dict[str, str] = {r.session_id: r.id for r in self.pending.values() if r.session_id}
-        self._snapshot: str | None = None
+        self._pending_json: str | None = None  # the pending requests, encoded (until they change)
+        self._snapshot: tuple[str, list[FleetSession]] | None = None  # the text, and the sessions it holds
         self._locks: dict[str, asyncio.Lock] = {}  # one answer at a time per request
         # Every change is computed, written and made under this lock: the write is awaited (on the
         # store's writer thread), and no other change may be computed from the state before it.
@@ -84,10 +86,16 @@ class Orchestra:
     # ---- reading ---------------------------------------------------------------------------------
 
     def snapshot_text(self) -> str:
-        if self._snapshot is None:
-            self._snapshot = _encoder.encode(list(self.pending.values())).decode()
-        sessions = _encoder.encode(self.fleet.current()).decode()
-        return f'{{"type": "snapshot", "notifications": {self._snapshot}, "sessions": {sessions}}}'
+        """The snapshot message, one string shared by every client that connects until the pending requests
+        or the sessions change (a snapshot can be megabytes: a copy per client would add up)."""
+        sessions = self.fleet.current()  # the same list until the fleet changes
+        if self._snapshot is None or self._snapshot[1] is not sessions:
+            if self._pending_json is None:
+                self._pending_json = _encoder.encode(list(self.pending.values())).decode()
+            text = (f'{{"type": "snapshot", "notifications": {self._pending_json}, '
+                    f'"sessions": {_encoder.encode(sessions).decode()}}}')
+            self._snapshot = (text, sessions)
+        return self._snapshot[0]
 
     def get(self, id: str) -> Record:
         record = self.pending.get(id) or self.store.get(id)
@@ -112,7 +120,7 @@ class Orchestra:
     # ---- changes ---------------------------------------------------------------------------------
 
     def _announce(self, kind: ChangeKind, record: Record) -> None:
-        self._snapshot = None
+        self._pending_json = self._snapshot = None
         self.hub.broadcast(CHANGE_MESSAGES[kind](notification=record))
         self.fleet.request(kind, record, self.clock())
         for observe in self.observers:
@@ -210,8 +218,10 @@ class Orchestra:
                 return NotifyAnswer(id=None, action="duplicate", notification=None)
             answer = await self._ingest(body)
             if key is not None:
-                await self.event_keys.remember(key)
-            return answer
+                self.event_keys.taking(key)  # seen from now on, while it is written (outside the lock)
+        if key is not None:
+            await self.event_keys.remember(key)  # written before the hook hears the event was taken
+        return answer
 
     def _recently_answered(self, session: str | None) -> Record | None:
         """The dialog of `session` answered from Piko less than LATE_NOTICE_SECONDS ago, if any."""
@@ -224,7 +234,10 @@ class Orchestra:
     async def _create(self, change: lifecycle.Create) -> NotifyAnswer:
         record, replacing = change.record, change.replaces
         if record.kind == "permission" and record.tool_name:
-            detail = await asyncio.to_thread(dialogs.detail_of, record)  # reads the edited file
+            if record.tool_name in dialogs.FILE_TOOLS or record.tool_name == dialogs.PLAN_TOOL:
+                detail = await asyncio.to_thread(dialogs.detail_of, record)  # reads the edited file or the plan
+            else:
+                detail = dialogs.detail_of(record)  # reads nothing: no thread hop on the way to the inbox
             record = replace(record, detail=detail)
         replaced = None
         if replacing is not None and replacing.id not in self._inflight:

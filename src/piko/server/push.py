@@ -13,6 +13,8 @@
 - Sending runs on worker threads (pywebpush is blocking), never on the event loop; a push service that
   answers 404 or 410 (the subscription is gone) deletes the subscription. Subscriptions are written on the
   store's writer thread (server/store.py), awaited, never on the event loop.
+- pywebpush (with requests, aiohttp and cryptography: ~25 MB of the server's memory) is imported only when a
+  key is made or a push is sent, not at start (benchmark 5: idle memory).
 """
 
 from __future__ import annotations
@@ -27,13 +29,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from py_vapid import Vapid02
-from pywebpush import WebPushException, webpush
-from requests import RequestException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -46,6 +44,9 @@ from piko.server.guard import browser_session
 from piko.server.hub import Hub
 from piko.server.sessions import Sessions
 from piko.server.store import Database
+
+if TYPE_CHECKING:
+    from py_vapid import Vapid02
 
 log = logging.getLogger("piko.push")
 
@@ -71,7 +72,7 @@ CREATE TABLE IF NOT EXISTS push_subscriptions (
 );
 """
 
-Sender = Callable[[dict[str, Any], str, Vapid02, int], None]
+Sender = Callable[[dict[str, Any], str, "Vapid02", int], None]
 
 
 def _b64url(raw: bytes) -> str:
@@ -80,6 +81,7 @@ def _b64url(raw: bytes) -> str:
 
 def load_or_create_key(path: Path) -> Vapid02:
     """The server's VAPID key, made (P-256, 0600) on first use; UnsafeHome if the file is not safely ours."""
+    from py_vapid import Vapid02
     try:
         fd = config.open_private(str(path), os.O_RDONLY)
     except FileNotFoundError:
@@ -98,11 +100,15 @@ def load_or_create_key(path: Path) -> Vapid02:
 
 def public_key(key: Vapid02) -> str:
     """The application server key a browser subscribes with: the raw public point, base64url."""
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
     return _b64url(key.public_key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint))
 
 
 def send_with_pywebpush(subscription: dict[str, Any], data: str, key: Vapid02, ttl: int) -> None:
     """One signed, encrypted push (aes128gcm); WebPushException on a refusal."""
+    from pywebpush import webpush
+
     webpush(subscription, data, vapid_private_key=key, vapid_claims={"sub": SUBJECT}, ttl=ttl,
             timeout=SEND_TIMEOUT, headers={"Urgency": "high", "Content-Type": "application/octet-stream"})
 
@@ -288,6 +294,9 @@ class Push:
         task.add_done_callback(self.sending.discard)
 
     async def _send(self, sub: Subscription, message: dict[str, Any]) -> None:
+        from pywebpush import WebPushException
+        from requests import RequestException
+
         data = json.dumps(message, ensure_ascii=False)
         try:
             await asyncio.to_thread(self.sender, sub.info, data, self.key, PUSH_TTL)
