@@ -34,8 +34,9 @@ except ValueError:
     payload = {"unparsed": raw}
 record = {"t": time.time(), "payload": payload,
           "TMUX": os.environ.get("TMUX"), "TMUX_PANE": os.environ.get("TMUX_PANE")}
-with open(sys.argv[1], "a", encoding="utf-8") as f:
-    f.write(json.dumps(record) + "\n")
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+os.write(fd, (json.dumps(record) + "\n").encode())  # one append: hooks running at once do not interleave
+os.close(fd)
 '''
 
 HOOK_EVENTS = ("PermissionRequest", "Notification", "PostToolUse", "UserPromptSubmit", "Stop", "SessionStart")
@@ -107,7 +108,9 @@ def install_hook_logger(project: Path, tmp_path: Path) -> Path:
 def read_hooks(log: Path) -> list[dict[str, Any]]:
     if not log.exists():
         return []
-    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    text = log.read_text()
+    complete = text[:text.rfind("\n") + 1]  # a line still being written is read next time
+    return [json.loads(line) for line in complete.splitlines() if line.strip()]
 
 
 def hooks_of(log: Path, event: str, **match: Any) -> list[dict[str, Any]]:
