@@ -79,22 +79,29 @@ def sessions(ctx: click.Context, as_json: bool) -> None:
                    f"ends by {min(s['expires_at'], s['idle_expires_at'])}  {s['user_agent'] or '?'}")
 
 
+def end_sessions(id: str | None, every: bool, listing: str, kind: str, usage: str) -> list[str]:
+    """End every browser and device session (`every`), or the one `kind` listed at `listing` (GET, its
+    answer's list named as the path ends; DELETE `listing/<id>`) whose id starts with `id`: the ids ended.
+    `usage` is the sentence for giving both or neither."""
+    if every == (id is not None):
+        raise click.UsageError(usage)
+    if every:
+        return list(call("DELETE", "/api/auth/sessions")["revoked"])
+    assert id is not None
+    name = listing.rsplit("/", 1)[1]
+    matches = [s["id"] for s in call("GET", listing)[name] if s["id"].startswith(id)]
+    if len(matches) != 1:
+        fail(f"no {kind} {id!r}" if not matches else f"{id!r} matches several {kind}s: " + ", ".join(matches))
+    return list(call("DELETE", f"{listing}/{matches[0]}")["revoked"])
+
+
 @sessions.command()
 @click.argument("id", required=False)
 @click.option("--all", "every", is_flag=True, help="Sign out every browser.")
 def revoke(id: str | None, every: bool) -> None:
     """End a browser session (its page is signed out at once), or --all of them."""
-    if every == (id is not None):
-        raise click.UsageError("give one session ID (see `piko sessions`) or --all")
-    if every:
-        ended = call("DELETE", "/api/auth/sessions")["revoked"]
-    else:
-        assert id is not None
-        matches = [s["id"] for s in call("GET", "/api/auth/sessions")["sessions"] if s["id"].startswith(id)]
-        if len(matches) != 1:
-            fail(f"no browser session {id!r}" if not matches else f"{id!r} matches several sessions: "
-                 + ", ".join(matches))
-        ended = call("DELETE", f"/api/auth/sessions/{matches[0]}")["revoked"]
+    ended = end_sessions(id, every, "/api/auth/sessions", "browser session",
+                         "give one session ID (see `piko sessions`) or --all")
     click.echo(f"Signed out {len(ended)} browser session(s){': ' + ', '.join(ended) if ended else ''}.")
 
 

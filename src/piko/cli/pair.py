@@ -14,7 +14,7 @@ import sys
 import click
 import segno
 
-from piko.cli.access import call, fail
+from piko.cli.access import call, end_sessions
 from piko.server.sessions import DEFAULT_PAIRING_SECONDS, MAX_PAIRING_SECONDS
 
 
@@ -71,14 +71,5 @@ def devices(ctx: click.Context, as_json: bool) -> None:
 @click.option("--all", "every", is_flag=True, help="End every device and browser session.")
 def revoke_device(id: str | None, every: bool) -> None:
     """End a device's credential at once (its page closes; its next call is refused), or --all."""
-    if every == (id is not None):
-        raise click.UsageError("give one ID (see `piko devices`) or --all")
-    if every:
-        ended = call("DELETE", "/api/auth/sessions")["revoked"]
-    else:
-        assert id is not None
-        matches = [d["id"] for d in call("GET", "/api/auth/devices")["devices"] if d["id"].startswith(id)]
-        if len(matches) != 1:
-            fail(f"no device {id!r}" if not matches else f"{id!r} matches several: " + ", ".join(matches))
-        ended = call("DELETE", f"/api/auth/devices/{matches[0]}")["revoked"]
+    ended = end_sessions(id, every, "/api/auth/devices", "device", "give one ID (see `piko devices`) or --all")
     click.echo(f"Revoked {len(ended)} device(s){': ' + ', '.join(ended) if ended else ''}.", file=sys.stdout)
