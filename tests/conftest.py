@@ -10,6 +10,13 @@ from tests.support.server import PikoServer
 from tests.support.tmux import TmuxServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
+# An AskUserQuestion's tool_input with two questions: several answers (multiSelect), and one answer.
+TWO_QUESTIONS = {"questions": [
+    {"question": "Which features?", "header": "Features", "multiSelect": True,
+     "options": [{"label": "Auth", "description": ""}, {"label": "Search", "description": ""},
+                 {"label": "Cache", "description": ""}]},
+    {"question": "Which database?", "header": "DB", "multiSelect": False,
+     "options": [{"label": "PostgreSQL", "description": ""}, {"label": "SQLite", "description": ""}]}]}
 
 
 def hook_payload(name: str) -> dict:

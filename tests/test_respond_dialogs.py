@@ -6,42 +6,17 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import hook_payload
-from tests.support.hook import hook_env
+from tests.conftest import TWO_QUESTIONS, hook_payload
+from tests.support.hook import hook_env, waiting_hook
 from tests.support.server import PikoServer
-
-TWO_QUESTIONS = {"questions": [
-    {"question": "Which features?", "header": "Features", "multiSelect": True,
-     "options": [{"label": "Auth", "description": ""}, {"label": "Search", "description": ""},
-                 {"label": "Cache", "description": ""}]},
-    {"question": "Which database?", "header": "DB", "multiSelect": False,
-     "options": [{"label": "PostgreSQL", "description": ""}, {"label": "SQLite", "description": ""}]}]}
 
 
 def respond(server: PikoServer, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "piko", "respond", *args], env=hook_env(home, server.url),
                           capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
-
-
-def waiting(server: PikoServer, home: Path, payload: dict[str, Any]) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
-    """A real `piko cc notify` waiting on a PermissionRequest made of `payload`; and its request."""
-    hook = subprocess.Popen([sys.executable, "-m", "piko", "cc", "notify"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=hook_env(home))
-    assert hook.stdin is not None
-    hook.stdin.write(json.dumps(payload).encode())
-    hook.stdin.close()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        found = [n for n in server.pending() if n["hook_waiting"]]
-        if found:
-            return hook, found[0]
-        time.sleep(0.05)
-    hook.kill()
-    raise AssertionError("the hook never started waiting")
 
 
 def decision_of(hook: subprocess.Popen[bytes]) -> dict[str, Any]:
@@ -62,7 +37,7 @@ def plan_payload() -> dict[str, Any]:
 
 
 def test_plan_keep_with_feedback_and_plan_auto(server: PikoServer, piko_home: Path) -> None:
-    hook, request = waiting(server, piko_home, plan_payload())
+    hook, request = waiting_hook(server, piko_home, plan_payload())
     shown = respond(server, piko_home, request["id"], "--show")
     assert shown.returncode == 0 and "1. Go" in shown.stdout, shown.stderr
     bad = respond(server, piko_home, request["id"], "--plan", "auto", "--message", "x")
@@ -71,7 +46,7 @@ def test_plan_keep_with_feedback_and_plan_auto(server: PikoServer, piko_home: Pa
     assert result.returncode == 0, result.stderr
     assert decision_of(hook) == {"behavior": "deny", "message": "split step 1"}
 
-    hook, request = waiting(server, piko_home, {**plan_payload(), "session_id": "second"})
+    hook, request = waiting_hook(server, piko_home, {**plan_payload(), "session_id": "second"})
     assert respond(server, piko_home, request["id"], "--plan", "auto").returncode == 0
     assert decision_of(hook)["updatedPermissions"] == [{"type": "setMode", "mode": "acceptEdits",
                                                        "destination": "session"}]
@@ -79,7 +54,7 @@ def test_plan_keep_with_feedback_and_plan_auto(server: PikoServer, piko_home: Pa
 
 def test_two_questions_with_a_multiselect_and_own_words(server: PikoServer, piko_home: Path) -> None:
     payload = {**hook_payload("PermissionRequest-AskUserQuestion"), "tool_input": TWO_QUESTIONS}
-    hook, request = waiting(server, piko_home, payload)
+    hook, request = waiting_hook(server, piko_home, payload)
     short = respond(server, piko_home, request["id"], "--answer", "Auth")
     assert short.returncode == 2 and "one --answer or --other per question" in short.stderr
     result = respond(server, piko_home, request["id"], "--answer", "Auth,Cache", "--other", "Auth, but  mine")
@@ -94,7 +69,7 @@ def test_always_with_chosen_suggestions_and_the_diff_shown(server: PikoServer, p
     target.write_text("a\nb\nc\n")
     payload = {**hook_payload("PermissionRequest-Write"), "tool_name": "Edit",
                "tool_input": {"file_path": str(target), "old_string": "b", "new_string": "B"}}
-    hook, request = waiting(server, piko_home, payload)
+    hook, request = waiting_hook(server, piko_home, payload)
     shown = respond(server, piko_home, request["id"], "--show")
     assert shown.returncode == 0, shown.stderr
     assert "-b\n+B\n c" in shown.stdout and " a\n" in shown.stdout
@@ -120,7 +95,7 @@ def keys(tmux: Any, pane: str, *names: str) -> None:
 
 def test_the_picker_shows_the_plan_and_sends_it_back_with_feedback(server: PikoServer, piko_home: Path,
                                                                   tmux: Any) -> None:
-    hook, request = waiting(server, piko_home, plan_payload())
+    hook, request = waiting_hook(server, piko_home, plan_payload())
     pane = picker(tmux, server, piko_home, request["id"])
     tmux.wait_for(pane, r"1\. Go(.|\n)*Approve the plan\?")
     keys(tmux, pane, "Down", "Down", "Enter")
@@ -133,7 +108,7 @@ def test_the_picker_shows_the_plan_and_sends_it_back_with_feedback(server: PikoS
 
 def test_the_picker_asks_every_question_and_reviews_them(server: PikoServer, piko_home: Path, tmux: Any) -> None:
     payload = {**hook_payload("PermissionRequest-AskUserQuestion"), "tool_input": TWO_QUESTIONS}
-    hook, request = waiting(server, piko_home, payload)
+    hook, request = waiting_hook(server, piko_home, payload)
     pane = picker(tmux, server, piko_home, request["id"])
     tmux.wait_for(pane, r"Which features\?")
     keys(tmux, pane, "Space", "Down", "Down", "Space", "Enter")  # Auth and Cache

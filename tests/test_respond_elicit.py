@@ -7,12 +7,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from tests.conftest import hook_payload
-from tests.support.hook import hook_env
+from tests.support.hook import hook_env, waiting_hook
 from tests.support.server import PikoServer
 
 
@@ -23,19 +22,7 @@ def respond(server: PikoServer, home: Path, *args: str) -> subprocess.CompletedP
 
 def waiting(server: PikoServer, home: Path, session: str) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
     """A real `piko cc notify` waiting on the captured Elicitation event; and its request."""
-    hook = subprocess.Popen([sys.executable, "-m", "piko", "cc", "notify"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=hook_env(home))
-    assert hook.stdin is not None
-    hook.stdin.write(json.dumps({**hook_payload("Elicitation"), "session_id": session}).encode())
-    hook.stdin.close()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        found = [n for n in server.pending() if n["hook_waiting"] and n["session_id"] == session]
-        if found:
-            return hook, found[0]
-        time.sleep(0.05)
-    hook.kill()
-    raise AssertionError("the hook never started waiting")
+    return waiting_hook(server, home, {**hook_payload("Elicitation"), "session_id": session})
 
 
 def output_of(hook: subprocess.Popen[bytes]) -> str:

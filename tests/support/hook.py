@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import hook_payload
 from tests.support.server import PikoServer
@@ -32,18 +33,20 @@ def hook_env(home: Path, url: str = "", **extra: str) -> dict[str, str]:
     return {**env, "PIKO_HOME": str(home), **({"PIKO_URL": url} if url else {}), **extra}
 
 
-def waiting_hook(server: PikoServer, home: Path, payload: str = "PermissionRequest-Bash",
+def waiting_hook(server: PikoServer, home: Path, payload: str | dict[str, Any] = "PermissionRequest-Bash",
                  url: str = "") -> tuple[subprocess.Popen, dict]:
-    """A real `piko cc notify` for a PermissionRequest, waiting for the person's decision; and its request.
-    It reaches the server on its Unix socket, or over TCP at `url`."""
+    """A real `piko cc notify` for a PermissionRequest (or an Elicitation), waiting for the person's answer;
+    and its request. `payload` is a fixture's name or the event itself. It reaches the server on its Unix
+    socket, or over TCP at `url`."""
+    body = hook_payload(payload) if isinstance(payload, str) else payload
     hook = subprocess.Popen([sys.executable, "-m", "piko", "cc", "notify"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=hook_env(home, url))
     assert hook.stdin is not None
-    hook.stdin.write(json.dumps(hook_payload(payload)).encode())
+    hook.stdin.write(json.dumps(body).encode())
     hook.stdin.close()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        waiting = [n for n in server.pending() if n["hook_waiting"]]
+        waiting = [n for n in server.pending() if n["hook_waiting"] and n["session_id"] == body.get("session_id")]
         if waiting:
             return hook, waiting[0]
         time.sleep(0.05)

@@ -16,17 +16,12 @@ from msgspec.structs import replace
 from piko import claude, dialogs, models
 from piko.models import Answers, Decision, HookEvent, PlanChoice, Record
 from piko.server import lifecycle
+from tests.conftest import TWO_QUESTIONS
 from tests.support.records import record as make_record
 from tests.unit.conftest import FIXTURES, FakePane, screen
 
 STAMP = "2026-01-01T00:00:00.000Z"
 PANE = {"tmux_target": "%7", "tmux_session": "work", "tmux_socket": "/nonexistent/piko-unit/tmux.sock"}
-TWO_QUESTIONS = {"questions": [
-    {"question": "Which features?", "header": "Features", "multiSelect": True,
-     "options": [{"label": "Auth", "description": ""}, {"label": "Search", "description": ""},
-                 {"label": "Cache", "description": ""}]},
-    {"question": "Which database?", "header": "DB", "multiSelect": False,
-     "options": [{"label": "PostgreSQL", "description": ""}, {"label": "SQLite", "description": ""}]}]}
 
 
 def permission(tool: str, tool_input: dict[str, Any]) -> Record:
