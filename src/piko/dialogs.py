@@ -131,6 +131,12 @@ def plan_detail(tool_input: dict[str, Any]) -> PlanDetail:
     return PlanDetail(markdown=text or "", source="file", path=path)
 
 
+def reads_disk(tool: str | None) -> bool:
+    """Does `detail_of` read a file for this tool (the edited file, the plan file)? Then it is called off
+    the event loop."""
+    return tool in FILE_TOOLS or tool == PLAN_TOOL
+
+
 def detail_of(record: Record) -> Detail | None:
     """The `detail` of a request: what its tool call does, shown in full; None when there is nothing
     to add (no tool, or a question: its questions are its tool_input)."""

@@ -234,7 +234,7 @@ class Orchestra:
     async def _create(self, change: lifecycle.Create) -> NotifyAnswer:
         record, replacing = change.record, change.replaces
         if record.kind == "permission" and record.tool_name:
-            if record.tool_name in dialogs.FILE_TOOLS or record.tool_name == dialogs.PLAN_TOOL:
+            if dialogs.reads_disk(record.tool_name):
                 detail = await asyncio.to_thread(dialogs.detail_of, record)  # reads the edited file or the plan
             else:
                 detail = dialogs.detail_of(record)  # reads nothing: no thread hop on the way to the inbox
